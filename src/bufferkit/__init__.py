@@ -1,0 +1,16 @@
+"""bufferkit: the complete PEP 3118 buffer system in pure Python."""
+
+from __future__ import annotations
+
+from .flags import BufferFlags
+from .managed import BufferInfo, ManagedBuffer, acquire
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BufferFlags",
+    "BufferInfo",
+    "ManagedBuffer",
+    "__version__",
+    "acquire",
+]

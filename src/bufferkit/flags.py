@@ -1,0 +1,96 @@
+"""Buffer request flags and the predicates that read them.
+
+Invariants:
+- ``BufferFlags`` has exactly the names and values of ``inspect.BufferFlags``
+  (the ``PyBUF_*`` constants of the C API).
+- A compound request implies its parts as the C API defines them: ``STRIDES``
+  implies ``ND``; the three contiguous requests and ``INDIRECT`` imply ``STRIDES``.
+  The predicates test whole bit patterns, never single bits, so that reading
+  ``C_CONTIGUOUS`` as "wants strides" follows from the values themselves.
+- ``READ`` and ``WRITE`` are not request flags (they belong to
+  ``PyMemoryView_FromMemory``); ``READ`` shares its bit with ``INDIRECT``.
+"""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = [
+    "BufferFlags",
+    "wants_any_contiguous",
+    "wants_c_contiguous",
+    "wants_f_contiguous",
+    "wants_format",
+    "wants_indirect",
+    "wants_shape",
+    "wants_strides",
+    "wants_writable",
+]
+
+
+class BufferFlags(enum.IntFlag):
+    """The PyBUF_* request flags (equal to ``inspect.BufferFlags``)."""
+
+    SIMPLE = 0x0
+    WRITABLE = 0x1
+    FORMAT = 0x4
+    ND = 0x8
+    STRIDES = 0x10 | ND
+    C_CONTIGUOUS = 0x20 | STRIDES
+    F_CONTIGUOUS = 0x40 | STRIDES
+    ANY_CONTIGUOUS = 0x80 | STRIDES
+    INDIRECT = 0x100 | STRIDES
+    CONTIG = ND | WRITABLE
+    CONTIG_RO = ND
+    STRIDED = STRIDES | WRITABLE
+    STRIDED_RO = STRIDES
+    RECORDS = STRIDES | WRITABLE | FORMAT
+    RECORDS_RO = STRIDES | FORMAT
+    FULL = INDIRECT | WRITABLE | FORMAT
+    FULL_RO = INDIRECT | FORMAT
+    READ = 0x100
+    WRITE = 0x200
+
+
+def _has_all(flags: int, pattern: int) -> bool:
+    return flags & pattern == pattern
+
+
+def wants_writable(flags: int) -> bool:
+    """The consumer needs writable memory."""
+    return bool(flags & BufferFlags.WRITABLE)
+
+
+def wants_format(flags: int) -> bool:
+    """The consumer wants ``format`` filled in."""
+    return bool(flags & BufferFlags.FORMAT)
+
+
+def wants_shape(flags: int) -> bool:
+    """The consumer wants ``shape`` (``ND`` or anything implying it)."""
+    return _has_all(flags, BufferFlags.ND)
+
+
+def wants_strides(flags: int) -> bool:
+    """The consumer wants ``strides`` (``STRIDES`` or anything implying it)."""
+    return _has_all(flags, BufferFlags.STRIDES)
+
+
+def wants_indirect(flags: int) -> bool:
+    """The consumer accepts ``suboffsets``."""
+    return _has_all(flags, BufferFlags.INDIRECT)
+
+
+def wants_c_contiguous(flags: int) -> bool:
+    """The consumer needs C-contiguous memory."""
+    return _has_all(flags, BufferFlags.C_CONTIGUOUS)
+
+
+def wants_f_contiguous(flags: int) -> bool:
+    """The consumer needs Fortran-contiguous memory."""
+    return _has_all(flags, BufferFlags.F_CONTIGUOUS)
+
+
+def wants_any_contiguous(flags: int) -> bool:
+    """The consumer needs memory that is C- or Fortran-contiguous."""
+    return _has_all(flags, BufferFlags.ANY_CONTIGUOUS)

@@ -1,0 +1,146 @@
+import ctypes
+import gc
+import weakref
+
+import pytest
+
+from bufferkit import _capi
+from bufferkit.flags import BufferFlags
+
+from exporters import CountingExporter
+
+
+class Token:
+    """A keepalive whose death we can observe."""
+
+
+def test_the_master_layout_probe_succeeds_on_this_interpreter() -> None:
+    # Without it keepalives leak (safe, but not what CPython 3.12/3.13 need).
+    assert _capi.describe()["owns_keepalive"]
+
+
+def test_memoryview_over_shows_a_computed_layout() -> None:
+    memory = _capi.Memory(8)
+    memory.view()[:] = bytes(range(1, 9))
+    mv = _capi.memoryview_over(
+        memory.address, itemsize=2, fmt="<H", shape=(2, 2), strides=(2, 4), keepalive=memory
+    )
+    assert mv.format == "<H"
+    assert (mv.shape, mv.strides, mv.readonly) == ((2, 2), (2, 4), True)
+    assert mv.f_contiguous and not mv.c_contiguous
+    assert mv.tobytes() == bytes([1, 2, 5, 6, 3, 4, 7, 8])
+
+
+def test_keepalive_lives_as_long_as_any_derived_view() -> None:
+    memory = _capi.Memory(4)
+    memory.view()[:] = b"abcd"
+    token = Token()
+    watch = weakref.ref(token)
+    mv = _capi.memoryview_over(memory.address, itemsize=1, fmt="B", shape=(4,), keepalive=token)
+    del token
+    reversed_view = mv[::-1]
+    del mv
+    gc.collect()
+    assert watch() is not None
+    assert bytes(reversed_view) == b"dcba"
+    del reversed_view
+    gc.collect()
+    assert watch() is None
+
+
+def test_keepalive_is_dropped_on_explicit_release() -> None:
+    memory = _capi.Memory(4)
+    token = Token()
+    watch = weakref.ref(token)
+    mv = _capi.memoryview_over(memory.address, itemsize=4, fmt="i", shape=(1,), keepalive=token)
+    del token
+    mv.release()
+    assert watch() is None
+
+
+def test_suboffsets_are_followed_by_the_builtin() -> None:
+    rows = [_capi.Memory(3) for _ in range(2)]
+    rows[0].view()[:] = b"abc"
+    rows[1].view()[:] = b"xyz"
+    pointers = _capi.Memory(2 * _capi.POINTER_SIZE)
+    table = (ctypes.c_void_p * 2).from_address(pointers.address)
+    table[0], table[1] = rows[1].address, rows[0].address
+    mv = _capi.memoryview_over(
+        pointers.address,
+        itemsize=1,
+        fmt="B",
+        shape=(2, 2),
+        strides=(_capi.POINTER_SIZE, 1),
+        suboffsets=(1, -1),
+        keepalive=(rows, pointers),
+    )
+    assert mv.tolist() == [[ord("y"), ord("z")], [ord("b"), ord("c")]]
+    assert mv.suboffsets == (1, -1)
+
+
+def test_values_beyond_ssize_t_are_refused_not_truncated() -> None:
+    memory = _capi.Memory(8)
+    with pytest.raises(OverflowError, match="2361183241434822606848"):
+        _capi.memoryview_over(memory.address, itemsize=1, fmt="B", shape=(2**71,))
+    with pytest.raises(ValueError, match="invalid address"):
+        _capi.memoryview_over(0, itemsize=1, fmt="B", shape=(1,))
+
+
+def test_raw_buffer_releases_exactly_once() -> None:
+    exporter = CountingExporter()
+    raw = _capi.RawBuffer(exporter, BufferFlags.FULL_RO)
+    assert raw.held and exporter.held == 1
+    assert raw.release() is True
+    assert raw.release() is False
+    assert (exporter.gets, exporter.releases) == (1, 1)
+
+
+def test_failed_getbuffer_holds_nothing() -> None:
+    with pytest.raises(BufferError):
+        _capi.RawBuffer(b"read only", BufferFlags.WRITABLE)
+    with pytest.raises(TypeError):
+        _capi.RawBuffer(object(), BufferFlags.SIMPLE)
+
+
+def test_raw_info_reads_every_field() -> None:
+    data = bytearray(b"abcdef")
+    raw = _capi.RawBuffer(data, BufferFlags.FULL_RO)
+    try:
+        info = raw.read()
+        assert info.obj is data
+        assert info.len == 6 and info.itemsize == 1 and info.ndim == 1
+        assert info.format == "B" and info.shape == (6,) and info.strides == (1,)
+        assert info.suboffsets is None and info.readonly == 0
+        assert _capi.string_at(info.buf, 6) == b"abcdef"
+    finally:
+        raw.release()
+
+
+def test_unwrap_exporter_finds_the_pep688_exporter() -> None:
+    exporter = CountingExporter()
+    view = memoryview(exporter)
+    assert type(view.obj).__name__ == "_buffer_wrapper"
+    assert _capi.unwrap_exporter(view.obj) is exporter
+    assert _capi.unwrap_exporter(exporter) is exporter
+    view.release()
+
+
+def test_pointers_memmove_and_objects() -> None:
+    memory = _capi.Memory(16)
+    memory.view()[:8] = b"12345678"
+    _capi.memmove(memory.address + 8, memory.address, 8)
+    assert _capi.string_at(memory.address, 16) == b"1234567812345678"
+    ctypes.c_void_p.from_address(memory.address).value = memory.address
+    assert _capi.read_pointer(memory.address) == memory.address
+    marker = object()
+    assert _capi.object_at(id(marker)) is marker
+    with pytest.raises(ValueError, match="NULL"):
+        _capi.object_at(0)
+
+
+def test_memoryview_from_memory() -> None:
+    memory = _capi.Memory(4)
+    mv = _capi.memoryview_from_memory(memory.address, 4, readonly=False)
+    mv[:] = b"wxyz"
+    assert _capi.string_at(memory.address, 4) == b"wxyz"
+    assert _capi.memoryview_from_memory(memory.address, 4, readonly=True).readonly
