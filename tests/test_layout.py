@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from bufferkit._capi import POINTER_SIZE
@@ -492,3 +492,189 @@ def test_simplified_merges_a_contiguous_array_into_one_run() -> None:
     assert Layout(4, [2, 3], [-12, -4], None, 20).simplified() == Layout(4, [6], [-4], None, 20)
     with pytest.raises(ValueError, match="direct layout"):
         Layout(1, [2], None, [0]).simplified()
+
+
+# -- suboffsets: a tiny virtual memory evaluating PEP 3118's get_item_pointer --------
+
+
+class VirtualMemory:
+    """Pointer cells that appear on first read, each pointing at a fresh far region."""
+
+    def __init__(self) -> None:
+        self.cells: dict[int, int] = {}
+        self.next_region = 1 << 40
+
+    def read_pointer(self, address: int) -> int:
+        if address not in self.cells:
+            self.cells[address] = self.next_region
+            self.next_region += 1 << 24
+        return self.cells[address]
+
+
+def item_pointer(layout: Layout, base: int, index: tuple[int, ...], memory: VirtualMemory) -> int:
+    """PEP 3118's get_item_pointer, literally."""
+    pointer = base + layout.offset
+    for dim, i in enumerate(index):
+        pointer += layout.strides[dim] * i
+        if layout.suboffsets is not None and layout.suboffsets[dim] >= 0:
+            pointer = memory.read_pointer(pointer) + layout.suboffsets[dim]
+    return pointer
+
+
+def selection_pointer(
+    selection: Selection, base: int, index: tuple[int, ...], memory: VirtualMemory
+) -> int:
+    for hop in selection.hops:
+        base = memory.read_pointer(base + hop)
+    return item_pointer(selection.layout, base, index, memory)
+
+
+def indices(shape: tuple[int, ...]) -> Iterator[tuple[int, ...]]:
+    return itertools.product(*(range(n) for n in shape))
+
+
+def expand_key(key: Any, shape: tuple[int, ...]) -> list[int | range]:
+    """Each dimension's int index or the range of indices its slice selects."""
+    entries = list(key) if isinstance(key, tuple) else [key]
+    if Ellipsis in entries:
+        at = entries.index(Ellipsis)
+        entries[at : at + 1] = [slice(None)] * (len(shape) - len(entries) + 1)
+    entries += [slice(None)] * (len(shape) - len(entries))
+    return [
+        range(n)[e] if isinstance(e, slice) else (e + n if e < 0 else e)
+        for e, n in zip(entries, shape, strict=True)
+    ]
+
+
+@st.composite
+def indirect_layouts(draw: st.DrawFn) -> Layout:
+    ndim = draw(st.integers(1, 4))
+    shape = draw(st.lists(st.integers(1, 4), min_size=ndim, max_size=ndim))
+    strides = draw(st.lists(st.integers(-16, 16), min_size=ndim, max_size=ndim))
+    suboffsets = draw(st.lists(st.just(-1) | st.integers(0, 16), min_size=ndim, max_size=ndim))
+    return Layout(draw(itemsizes), shape, strides, suboffsets, draw(st.integers(0, 32)))
+
+
+@st.composite
+def valid_keys(draw: st.DrawFn, shape: tuple[int, ...]) -> Any:
+    """Keys whose ints are all in range, so only representability can fail."""
+    count = draw(st.integers(0, len(shape)))
+    entries: list[Any] = [draw(st.integers(-n, n - 1) | slices()) for n in shape[:count]]
+    if draw(st.booleans()):
+        at = draw(st.integers(0, count))
+        entries.insert(at, Ellipsis)
+        # entries after the Ellipsis index the trailing dims: re-draw them in range
+        tail = len(entries) - at - 1
+        for k in range(tail):
+            n = shape[len(shape) - tail + k]
+            entries[at + 1 + k] = draw(st.integers(-n, n - 1) | slices())
+    return entries[0] if len(entries) == 1 and draw(st.booleans()) else tuple(entries)
+
+
+@settings(max_examples=300, deadline=None)
+@given(indirect_layouts(), st.data())
+def test_resolve_follows_pointers_to_the_same_elements(layout: Layout, data: st.DataObject) -> None:
+    key = data.draw(valid_keys(layout.shape))
+    try:
+        selection = layout.resolve(key)
+    except NotImplementedError as exc:
+        assert "not representable" in str(exc) or "negative suboffset" in str(exc)
+        event("not representable")
+        return
+    event(f"hops={len(selection.hops)}, indirect={selection.layout.is_indirect}")
+    expanded = expand_key(key, layout.shape)
+    kept = [r for r in expanded if isinstance(r, range)]
+    assert selection.layout.shape == tuple(len(r) for r in kept)
+    assert selection.layout.ndim == len(selection.layout.strides)
+    memory = VirtualMemory()
+    base = 1 << 32
+    for index in indices(selection.layout.shape):
+        picks = iter(index)
+        original = tuple(r[next(picks)] if isinstance(r, range) else r for r in expanded)
+        assert selection_pointer(selection, base, index, memory) == item_pointer(
+            layout, base, original, memory
+        )
+    sub = selection.layout.suboffsets
+    assert sub is None or (selection.layout.ndim > 0 and len(sub) == selection.layout.ndim)
+    if selection.hops and sub is not None:
+        assert any(s >= 0 for s in sub)
+
+
+@settings(max_examples=200, deadline=None)
+@given(indirect_layouts(), st.data())
+def test_transpose_of_indirect_layouts_keeps_every_element(
+    layout: Layout, data: st.DataObject
+) -> None:
+    axes = data.draw(st.permutations(range(layout.ndim)))
+    ends = [d for d, s in enumerate(layout.suboffsets or ()) if s >= 0]
+    group_of = [sum(1 for end in ends if end < d) for d in range(layout.ndim)]
+    keeps_groups = all(group_of[axis] == group_of[pos] for pos, axis in enumerate(axes))
+    if not keeps_groups:
+        with pytest.raises(NotImplementedError, match="pointer"):
+            layout.transpose(axes)
+        return
+    result = layout.transpose(axes)
+    memory = VirtualMemory()
+    for index in indices(result.shape):
+        original = [0] * layout.ndim
+        for pos, axis in enumerate(axes):
+            original[axis] = index[pos]
+        assert item_pointer(result, 0, index, memory) == item_pointer(
+            layout, 0, tuple(original), memory
+        )
+
+
+@EXAMPLES
+@given(indirect_layouts(), st.integers(0, 120))
+def test_verify_of_indirect_layouts_checks_the_first_pointer_level(
+    layout: Layout, length: int
+) -> None:
+    subs = layout.suboffsets or ()
+    level = next((d + 1 for d, s in enumerate(subs) if s >= 0), layout.ndim)
+    size = POINTER_SIZE if level <= len(subs) and subs[level - 1] >= 0 else layout.itemsize
+    first = Layout(1, layout.shape[:level], layout.strides[:level], None, layout.offset)
+    touched = [b for a in element_addresses(first) for b in range(a, a + size)]
+    assert layout.extent() == (min(touched), max(touched) + 1)
+    if all(0 <= b < length for b in touched):
+        layout.verify(length)
+    else:
+        with pytest.raises(ValueError, match="layout reaches bytes"):
+            layout.verify(length)
+
+
+P = POINTER_SIZE
+PIL = Layout(1, [3, 4], [P, 1], [0, -1], 0)  # an array of 3 row pointers
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        (1, Selection(Layout(1, [4], [1], None, 0), (P,), False)),
+        ((2, 3), Selection(Layout(1, [], [], None, 3), (2 * P,), True)),
+        ((slice(None), 2), Selection(Layout(1, [3], [P], [2], 0), (), False)),
+        (
+            (slice(1, 3), slice(1, None)),
+            Selection(Layout(1, [2, 3], [P, 1], [1, -1], P), (), False),
+        ),
+        (
+            (Ellipsis, slice(None, None, -1)),
+            Selection(Layout(1, [3, 4], [P, -1], [3, -1], 0), (), False),
+        ),
+    ],
+)
+def test_pil_row_pointer_cases_by_hand(key: Any, expected: Selection) -> None:
+    assert PIL.resolve(key) == expected
+
+
+def test_an_index_moves_the_suboffset_to_the_previous_direct_dim() -> None:
+    # dims: direct (stride 100), indirect (stride P, suboffset 5), direct (stride 1)
+    layout = Layout(1, [2, 3, 4], [100, P, 1], [-1, 5, -1], 7)
+    selection = layout.resolve((slice(None), 2))
+    assert selection == Selection(Layout(1, [2, 4], [100, 1], [5, -1], 7 + 2 * P), (), False)
+
+
+def test_two_pointer_levels_in_a_row_are_not_representable() -> None:
+    layout = Layout(1, [2, 3, 4], [P, P, 1], [0, 0, -1])
+    with pytest.raises(NotImplementedError, match="not representable"):
+        layout.resolve((slice(None), 1))
+    assert layout.resolve((1, 1)).hops == (P, P)
