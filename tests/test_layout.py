@@ -678,3 +678,19 @@ def test_two_pointer_levels_in_a_row_are_not_representable() -> None:
     with pytest.raises(NotImplementedError, match="not representable"):
         layout.resolve((slice(None), 1))
     assert layout.resolve((1, 1)).hops == (P, P)
+
+
+@EXAMPLES
+@given(st.integers(2**62, 2**70), slices(2**72))
+def test_slices_of_huge_dimensions_count_like_range(length: int, key: slice) -> None:
+    # len(range) overflows here; range's own indexing still locates first and last.
+    selected = range(length)[key]
+    for layout in (Layout(1, [length]), Layout(1, [length], None, [-1])):
+        result = layout.resolve(key).layout
+        (count,) = result.shape
+        assert result.strides == (selected.step,)
+        if count:
+            assert result.offset == selected[0]
+            assert selected[-1] == selected[0] + (count - 1) * selected.step
+        else:
+            assert not selected

@@ -369,38 +369,34 @@ class Layout(_LayoutSlots):
     # -- indexing ----------------------------------------------------------------
 
     def resolve(self, key: Any) -> Selection:
-        """Index/slice with NumPy's rules: ints, slices, one Ellipsis, or a tuple of them."""
-        shape = self.shape
-        if self.suboffsets is None and shape:
-            kind = type(key)
-            if kind is int:
-                length = shape[0]
-                index = key + length if key < 0 else key
-                if 0 <= index < length:
-                    return _selection(
-                        _new_layout(self.itemsize, shape[1:], self.strides[1:], None,
-                                    self.offset + index * self.strides[0]),
-                        (),
-                        len(shape) == 1,
-                    )  # fmt: skip
-            elif kind is tuple and len(key) <= len(shape):
-                selection = self._resolve_direct(key)
-                if selection is not None:
-                    return selection
-            elif kind is slice:
-                selection = self._resolve_direct((key,))
-                if selection is not None:
-                    return selection
-        return self._resolve_general(key)
+        """Index/slice with NumPy's rules: ints, slices, one Ellipsis, or a tuple of them.
 
-    def _resolve_direct(self, key: tuple[Any, ...]) -> Selection | None:
-        """Fast path: a direct layout and a tuple of plain ints and slices.
-
-        Returns None whenever anything is unusual (or wrong), leaving the
-        ordering of error checks to ``_resolve_general``.
+        The body is the hot path (a direct layout, plain ints and slices), written
+        out inline; anything unusual or wrong goes to ``_resolve_general``, which
+        also owns the order of the error checks.
         """
         shape = self.shape
+        if self.suboffsets is not None or not shape:
+            return self._resolve_general(key)
         strides = self.strides
+        kind = type(key)
+        if kind is int:
+            length = shape[0]
+            index = key + length if key < 0 else key
+            if not 0 <= index < length:
+                return self._resolve_general(key)
+            layout = _new_object(_Unfrozen)
+            layout.itemsize = self.itemsize
+            layout.shape = shape[1:]
+            layout.strides = strides[1:]
+            layout.suboffsets = None
+            layout.offset = self.offset + index * strides[0]
+            layout.__class__ = Layout  # type: ignore[assignment]
+            return _new_tuple(Selection, (layout, (), len(shape) == 1))
+        if kind is slice:
+            key = (key,)
+        elif kind is not tuple or len(key) > len(shape):
+            return self._resolve_general(key)
         offset = self.offset
         new_shape: list[int] = []
         new_strides: list[int] = []
@@ -412,7 +408,7 @@ class Layout(_LayoutSlots):
                     length = shape[dim]
                     index = entry + length if entry < 0 else entry
                     if not 0 <= index < length:
-                        return None
+                        return self._resolve_general(key)
                     offset += index * strides[dim]
                 elif kind is slice:
                     start, stop, step = entry.indices(shape[dim])
@@ -424,19 +420,22 @@ class Layout(_LayoutSlots):
                         new_shape.append((start - stop - 1) // -step + 1 if start > stop else 0)
                     new_strides.append(stride * step)
                 else:
-                    return None
+                    return self._resolve_general(key)
                 dim += 1
         except (TypeError, ValueError):
-            return None
-        element = not new_shape and dim == len(shape)
+            return self._resolve_general(key)
+        element = dim == len(shape) and not new_shape
         if dim < len(shape):
-            new_shape.extend(shape[dim:])
-            new_strides.extend(strides[dim:])
-        return _selection(
-            _new_layout(self.itemsize, tuple(new_shape), tuple(new_strides), None, offset),
-            (),
-            element,
-        )
+            new_shape += shape[dim:]
+            new_strides += strides[dim:]
+        layout = _new_object(_Unfrozen)
+        layout.itemsize = self.itemsize
+        layout.shape = tuple(new_shape)
+        layout.strides = tuple(new_strides)
+        layout.suboffsets = None
+        layout.offset = offset
+        layout.__class__ = Layout  # type: ignore[assignment]
+        return _new_tuple(Selection, (layout, (), element))
 
     def _normalize_key(self, key: Any) -> tuple[list[int | slice], bool]:
         """Validate a key into one int or slice per dimension; also "all ints"."""
