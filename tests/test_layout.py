@@ -694,3 +694,35 @@ def test_slices_of_huge_dimensions_count_like_range(length: int, key: slice) -> 
             assert selected[-1] == selected[0] + (count - 1) * selected.step
         else:
             assert not selected
+
+
+TESTBUFFER_FORMATS = {1: "B", 2: "H", 4: "i", 8: "q"}
+
+
+@EXAMPLES
+@given(
+    itemsizes,
+    st.lists(st.integers(1, 4), min_size=1, max_size=3),
+    st.data(),
+)
+def test_verify_with_aligned_strides_agrees_with_testbuffer(
+    itemsize: int, shape: list[int], data: st.DataObject
+) -> None:
+    testbuffer = pytest.importorskip("_testbuffer")
+    ndim = len(shape)
+    strides = [
+        itemsize * k for k in data.draw(st.lists(st.integers(-4, 4), min_size=ndim, max_size=ndim))
+    ]
+    offset = itemsize * data.draw(st.integers(0, 12))
+    items = data.draw(st.integers(1, 24))
+    layout = Layout(itemsize, shape, strides, None, offset)
+    fits = outcome(lambda: layout.verify(items * itemsize, require_aligned_strides=True)) is None
+    build = lambda: testbuffer.ndarray(  # noqa: E731
+        list(range(items)),
+        shape=shape,
+        strides=strides,
+        offset=offset,
+        format=TESTBUFFER_FORMATS[itemsize],
+    )
+    accepted = not isinstance(outcome(build), tuple)
+    assert fits == accepted
