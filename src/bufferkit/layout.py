@@ -371,6 +371,12 @@ class Layout(_LayoutSlots):
     def resolve(self, key: Any) -> Selection:
         """Index/slice with NumPy's rules: ints, slices, one Ellipsis, or a tuple of them.
 
+        Where NumPy and the builtin memoryview differ, the builtin wins: an empty
+        slice keeps its start and step (NumPy resets them to 0 and 1); a 0-d layout
+        accepts only ``()`` (-> element) and ``...``; too many indices raise
+        TypeError. A 0-d result, or one left with no indirect dim after a hop,
+        has ``suboffsets=None``.
+
         The body is the hot path (a direct layout, plain ints and slices), written
         out inline; anything unusual or wrong goes to ``_resolve_general``, which
         also owns the order of the error checks.
