@@ -325,3 +325,116 @@ def test_caret_is_native_size_without_alignment() -> None:
     assert Format("^ci").itemsize == 1 + struct.calcsize("i")
     assert Format("^cl").itemsize == 1 + struct.calcsize("l")
     assert Format("^ci").alignment == 1 and Format("@ci").alignment == struct.calcsize("i")
+
+
+# --- NumPy acceptance ------------------------------------------------------------
+
+np = pytest.importorskip("numpy")
+hnp = pytest.importorskip("hypothesis.extra.numpy")
+
+NUMPY_DTYPES = [
+    *(f"{order}{kind}" for order in "<>" for kind in ("i1", "i2", "i4", "i8", "u1", "u2")),
+    *(f"{order}{kind}" for order in "<>" for kind in ("u4", "u8", "f2", "f4", "f8")),
+    "?",
+    "<c8",
+    "<c16",
+    ">c8",
+    ">c16",
+    "S5",
+    "<U3",
+    ">U3",
+    "int",
+    "uint",
+    "intp",
+    [("a", "u1"), ("b", "<i4")],
+    [("a", ">i2"), ("b", ">f8"), ("c", ">c8")],
+    [("a", "<i4", (2, 3)), ("b", [("c", "u1"), ("d", ">f8")])],
+    [("s", "S3"), ("u", "<U2", (2,)), ("z", "<c16")],
+    [("outer", [("inner", [("x", "<i2"), ("y", "<i2")]), ("z", "<f4", (3,))])],
+]
+ALIGNED_DTYPES = [
+    [("a", "u1"), ("b", "<i4")],
+    [("a", "u1"), ("b", "<i4"), ("c", "u1")],
+    [("a", "u1"), ("b", [("c", "u1"), ("d", "<f8")])],
+    [("a", "u1"), ("b", "<i2", (3,)), ("c", "<f8"), ("d", "S3")],
+]
+
+
+def numpy_dtypes() -> list[Any]:
+    dtypes = [np.dtype(spec) for spec in NUMPY_DTYPES]
+    return dtypes + [np.dtype(spec, align=True) for spec in ALIGNED_DTYPES]
+
+
+def from_numpy(value: Any) -> Any:
+    """``tolist`` leaves sub-array fields as arrays, and strips NULs from strings."""
+    if isinstance(value, np.ndarray):
+        return from_numpy(value.tolist())
+    if isinstance(value, tuple):
+        return tuple(map(from_numpy, value))
+    if isinstance(value, list):
+        return list(map(from_numpy, value))
+    if isinstance(value, bytes):
+        return value.rstrip(b"\0")
+    if isinstance(value, str):
+        return value.rstrip("\0")
+    return value
+
+
+@pytest.mark.parametrize("dtype", numpy_dtypes(), ids=str)
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_numpy_arrays(dtype: Any, data: st.DataObject) -> None:
+    array = data.draw(hnp.arrays(dtype, st.integers(0, 4)))
+    parsed = Format(memoryview(array).format)
+    assert parsed.itemsize == array.itemsize
+    values = parsed.unpack(array.tobytes())
+    assert same_values(from_numpy(values), from_numpy(array.tolist()))
+    assert parsed.pack(values) == array.tobytes()
+
+
+def test_numpy_void_and_object() -> None:
+    void = np.zeros(3, "V7")
+    parsed = Format(memoryview(void).format)
+    assert parsed.itemsize == 7
+    assert parsed.unpack(void.tobytes()) == [(), (), ()]  # 'x' is padding: no values
+    things = np.array([1, "a", None, 2.5], dtype=object)
+    parsed = Format(memoryview(things).format)
+    assert parsed.itemsize == things.itemsize
+    assert parsed.unpack(memoryview(things)) == things.tolist()
+
+
+def test_numpy_export_of_unpadded_nested_record_is_lossy() -> None:
+    """NumPy writes 'T{T{h:x:B:y:}:inner:...}' for a 3-byte inner record, and its own
+    reader (like ours) pads the '@' record to 4: the export itself is ambiguous."""
+    from numpy._core._internal import _dtype_from_pep3118
+
+    dtype = np.dtype([("outer", [("inner", [("x", "<i2"), ("y", "u1")]), ("z", "<f4", (3,))])])
+    text = memoryview(np.zeros(1, dtype)).format
+    assert Format(text).itemsize == _dtype_from_pep3118(text).itemsize == dtype.itemsize + 1
+
+
+NUMPY_READER_CODES = ["?", "b", "B", "h", "H", "i", "I", "l", "L", "q", "Q", "e", "f", "d"]
+NUMPY_READER_CODES += ["Zf", "Zd", "3s", "2w", "x", "3x", "2i", "O"]
+
+
+@st.composite
+def record_formats(draw: st.DrawFn, depth: int = 0) -> str:
+    """PEP 3118 records NumPy's reader understands: prefixes, shapes, nesting, names."""
+    parts = []
+    for index in range(draw(st.integers(0 if depth else 1, 4))):
+        part = draw(st.sampled_from(["", "(2)", "(2,3)", "(1)"]))
+        part += draw(st.sampled_from(["", "", "@", "<", ">", "=", "!", "^"]))
+        if depth < 2 and draw(st.integers(0, 4)) == 0:
+            part += draw(record_formats(depth + 1))
+        else:
+            part += draw(st.sampled_from(NUMPY_READER_CODES))
+        parts.append(part + (f":f{index}:" if draw(st.booleans()) else ""))
+    return "T{" + "".join(parts) + "}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(record_formats())
+def test_record_itemsize_matches_numpy_reader(text: str) -> None:
+    from numpy._core._internal import _dtype_from_pep3118
+
+    assert Format(text).itemsize == _dtype_from_pep3118(text).itemsize

@@ -11,9 +11,11 @@ Invariants:
   unaligned; no padding after the last top-level code). Records ``T{...}``
   follow NumPy's PEP 3118 reader: in ``@`` mode a record starts aligned to the
   least common multiple of its fields' alignments and is padded at its end to it.
-- A prefix may appear anywhere (``'<i>h'``); each applies until the next one.
-  A record ``T{`` starts in the prefix state in force where it opens, and a
-  prefix inside it ends with its ``}`` (records are scoped).
+- A prefix may appear anywhere (``'<i>h'``); each applies until the next one,
+  across record boundaries, as in NumPy's reader: a record ``T{`` starts in the
+  prefix state in force where it opens, and a prefix inside it stays in force
+  after its ``}``. Alignment padding before a field, and a record's final
+  padding, apply when the state after that field (or at the ``}``) is ``@``.
 - A repeat count on a string code (``s p u w``) is its length; on ``x`` it is
   bytes of padding; on any other code it makes that many separate fields
   (struct's reading: ``'3i'`` unpacks to a 3-tuple), except when the code has a
@@ -349,6 +351,7 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.pos = 0
+        self.prefix = "@"
 
     def fail(self, reason: str, pos: int | None = None) -> ValueError:
         where = self.pos if pos is None else pos
@@ -422,7 +425,7 @@ class _Parser:
         self.pos += 1
         return char
 
-    def parse(self, prefix: str, closing: bool) -> _Parsed:
+    def parse(self, closing: bool) -> _Parsed:
         """Read fields until the end (or ``}`` when ``closing``)."""
         fields: list[Field] = []
         offset, alignment = 0, 1
@@ -437,51 +440,42 @@ class _Parser:
                 if not closing:
                     raise self.fail("'}' without 'T{'")
                 self.pos += 1
-                return _Parsed(fields, offset + (-offset) % alignment, alignment)
+                if self.prefix == "@":
+                    offset += (-offset) % alignment
+                return _Parsed(fields, offset, alignment)
             if char.isspace():
                 self.pos += 1
                 continue
             if char in _PREFIXES:
-                prefix = char
+                self.prefix = char
                 self.pos += 1
                 continue
             shape = self.shape() if char == "(" else ()
             while self.peek() in _PREFIXES and self.peek():
-                prefix = self.text[self.pos]
+                self.prefix = self.text[self.pos]
                 self.pos += 1
-            start = self.pos
-            count = self.digits()
-            code_start = self.pos
-            code = self.code()
-            offset, element_alignment, new = self.element(
-                prefix, shape, count, code, offset, start, code_start
-            )
-            if prefix == "@":
+            offset, element_alignment, new = self.element(shape, offset)
+            if self.prefix == "@":
                 alignment = math.lcm(alignment, element_alignment)
             fields.extend(new)
 
-    def element(
-        self,
-        prefix: str,
-        shape: tuple[int, ...],
-        count: int | None,
-        code: str,
-        offset: int,
-        start: int,
-        code_start: int,
-    ) -> tuple[int, int, list[Field]]:
+    def element(self, shape: tuple[int, ...], offset: int) -> tuple[int, int, list[Field]]:
         """Place one code (with its repeat count) at ``offset``; the fields it makes."""
+        start, prefix = self.pos, self.prefix
+        count = self.digits()
+        code_start = self.pos
+        code = self.code()
         order = NATIVE_ORDER if prefix in "@=^" else ("<" if prefix == "<" else ">")
         record: Format | None = None
         if code == "T":
-            parsed = self.parse(prefix, closing=True)
+            parsed = self.parse(closing=True)
             record = Format._record(parsed, self.text[code_start : self.pos], prefix)
             size, align = parsed.itemsize, parsed.alignment
         else:
             size, align = self.size_of(code, prefix, start)
         name = self.name()
         repeat_count = 1 if count is None else count
-        if prefix == "@":
+        if self.prefix == "@":  # after a record: the state its '}' left (NumPy's rule)
             offset += (-offset) % align
         if code == "x":
             return offset + size * repeat_count * math.prod(shape), align, []
@@ -576,7 +570,7 @@ class Format:
         cached = cls._cache.get(text)
         if cached is not None:
             return cached
-        parsed = _Parser(text).parse("@", closing=False)
+        parsed = _Parser(text).parse(closing=False)
         self = cls._build(text, parsed, record=False)
         return cls._cache.setdefault(text, self)
 
