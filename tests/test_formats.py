@@ -438,3 +438,25 @@ def test_record_itemsize_matches_numpy_reader(text: str) -> None:
     from numpy._core._internal import _dtype_from_pep3118
 
     assert Format(text).itemsize == _dtype_from_pep3118(text).itemsize
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["Zd", "<Zd", ">Zd", "Zf", "<Zf", ">Zf", "^Zd", "=Zf"]),
+    st.lists(st.floats(width=32), max_size=12),
+    st.integers(0, 3),
+)
+def test_complex_fast_path_matches_struct(text: str, floats: list[float], extra: int) -> None:
+    parsed = Format(text)
+    order = parsed.fields[0].byteorder
+    code = parsed.fields[0].code[1]
+    pairs = len(floats) // 2
+    data = struct.pack(f"{order}{2 * pairs}{code}", *floats[: 2 * pairs]) + bytes(extra)
+    doubles = struct.unpack_from(f"{order}{2 * pairs}{code}", data)
+    expected = [complex(re, im) for re, im in zip(doubles[0::2], doubles[1::2], strict=True)]
+    assert same_values(parsed.unpack(data), expected)
+    assert parsed.pack(parsed.unpack(data)) == data[: pairs * parsed.itemsize] or any(
+        map(math.isnan, floats)
+    )
+    if pairs:
+        assert same_values(parsed.unpack(data, 1), expected[:1])

@@ -34,6 +34,8 @@ Invariants:
 
 from __future__ import annotations
 
+import array
+import marshal
 import math
 import operator
 import struct
@@ -44,6 +46,7 @@ from itertools import repeat
 from typing import Any, ClassVar
 
 from . import _capi
+from .flags import BufferFlags
 
 __all__ = ["Field", "Format"]
 
@@ -529,12 +532,14 @@ class Format:
 
     __slots__ = (
         "__weakref__",
+        "_complex",
         "_hash",
         "_key",
         "_leaves",
         "_nodes",
         "_programs",
         "_record_of",
+        "_rows",
         "alignment",
         "byteorder",
         "fields",
@@ -562,6 +567,8 @@ class Format:
     _programs: tuple[_Program, ...]
     _key: tuple[object, ...]
     _hash: int
+    _complex: tuple[str, str] | None
+    _rows: bool
 
     def __new__(cls, fmt: str | bytes) -> Format:
         text = fmt.decode("latin-1") if isinstance(fmt, (bytes, bytearray)) else fmt
@@ -605,6 +612,8 @@ class Format:
         for name, value in attributes.items():
             object.__setattr__(self, name, value)
         object.__setattr__(self, "native_equivalent", _native_equivalent(self))
+        object.__setattr__(self, "_complex", _complex_scalar(self))
+        object.__setattr__(self, "_rows", _plain_rows(self))
         return self
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -642,6 +651,13 @@ class Format:
         view = view[:needed]
         if not self._leaves:
             return [()] * count
+        if self.native_equivalent is not None:
+            values: list[Any] = view.cast(self.native_equivalent).tolist()  # type: ignore[call-overload]
+            return values
+        if self._complex is not None and count < 2**31:
+            return _complex_items(view, count, *self._complex)
+        if self._rows:
+            return list(self._programs[0].item.iter_unpack(view))
         columns = self._read_columns(view, count)
         return list(self._decode(columns, count))
 
@@ -746,6 +762,73 @@ def _native_equivalent(fmt: Format) -> str | None:
     if field.size > 1 and field.byteorder != NATIVE_ORDER:
         return None
     return code
+
+
+def _complex_scalar(fmt: Format) -> tuple[str, str] | None:
+    """(float code, byte order) when each item is one complex number and nothing else."""
+    if len(fmt.fields) != 1 or fmt._record_of:
+        return None
+    field = fmt.fields[0]
+    if field.code not in ("Zf", "Zd") or field.shape or field.size != fmt.itemsize:
+        return None
+    return field.code[1], field.byteorder
+
+
+def _plain_rows(fmt: Format) -> bool:
+    """True when ``iter_unpack``'s tuples are already the items."""
+    plain = all(type(node) is _Scalar and not node.convert for node in fmt._nodes)
+    return plain and len(fmt._nodes) > 1 and len(fmt._programs) == 1 and not fmt._record_of
+
+
+def _little_endian_doubles(data: memoryview, code: str, byteorder: str) -> memoryview:
+    """The floats of ``data`` as little-endian doubles (converted and swapped in C)."""
+    if code == "d" and byteorder == "<":
+        return data
+    floats = array.array(code)
+    floats.frombytes(data)
+    if byteorder != NATIVE_ORDER:
+        floats.byteswap()
+    doubles = floats if code == "d" else array.array("d", floats)
+    if NATIVE_ORDER != "<":
+        doubles.byteswap()
+    return memoryview(doubles).cast("B")
+
+
+def _complex_items(data: memoryview, count: int, code: str, byteorder: str) -> list[complex]:
+    """Complex numbers through marshal: a list of binary complex records, built in C.
+
+    Each record is ``'y'`` and two little-endian doubles (17 bytes). The type codes
+    go in by one stepped assignment, the (real, imaginary) pairs by one strided
+    assignment between builtin memoryviews whose items are the 16-byte pairs (the
+    builtin copies ``itemsize`` bytes per item whatever the one-byte format says).
+    """
+    doubles = _little_endian_doubles(data, code, byteorder)
+    records = bytearray(5 + 17 * count)
+    records[:5] = b"[" + count.to_bytes(4, "little")
+    records[5::17] = b"y" * count  # TYPE_BINARY_COMPLEX
+    source = _capi.RawBuffer(doubles, BufferFlags.SIMPLE)
+    try:
+        target = _capi.RawBuffer(records, BufferFlags.WRITABLE)
+        try:
+            _copy_pairs(source.read().buf, target.read().buf, count)
+        finally:
+            target.release()
+    finally:
+        source.release()
+    items: list[complex] = marshal.loads(records)
+    return items
+
+
+def _copy_pairs(source: int | None, target: int | None, count: int) -> None:
+    """Copy ``count`` 16-byte pairs from ``source`` into the records at ``target``."""
+    assert source and target  # both buffers are held and non-empty
+    pairs = _capi.memoryview_over(source, itemsize=16, fmt="B", shape=(count,))
+    slots = _capi.memoryview_over(
+        target + 6, itemsize=16, fmt="B", shape=(count,), strides=(17,), readonly=False
+    )
+    slots[:] = pairs
+    slots.release()
+    pairs.release()
 
 
 def _byte_view(data: Any) -> memoryview:
