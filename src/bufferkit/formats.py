@@ -707,6 +707,8 @@ class Format:
             raise self._naming_bad_item(items, error) from error
 
     def _pack_all(self, items: Sequence[Any], count: int) -> bytes:
+        if self._complex == ("d", NATIVE_ORDER) and NATIVE_ORDER == "<" and count < 2**31:
+            return _pack_complex(items, count)
         columns: list[_Column] = []
         if self._record_of:
             _Record(list(self._nodes)).encode(items, columns)
@@ -810,7 +812,7 @@ def _complex_items(data: memoryview, count: int, code: str, byteorder: str) -> l
     try:
         target = _capi.RawBuffer(records, BufferFlags.WRITABLE)
         try:
-            _copy_pairs(source.read().buf, target.read().buf, count)
+            _copy_pairs(source.read().buf, target.read().buf, count, into_records=True)
         finally:
             target.release()
     finally:
@@ -819,14 +821,33 @@ def _complex_items(data: memoryview, count: int, code: str, byteorder: str) -> l
     return items
 
 
-def _copy_pairs(source: int | None, target: int | None, count: int) -> None:
-    """Copy ``count`` 16-byte pairs from ``source`` into the records at ``target``."""
-    assert source and target  # both buffers are held and non-empty
-    pairs = _capi.memoryview_over(source, itemsize=16, fmt="B", shape=(count,))
+def _pack_complex(items: Sequence[Any], count: int) -> bytes:
+    """Little-endian ``Zd`` items: marshal writes the records, the pairs are copied out."""
+    records = marshal.dumps(list(map(complex, items)), 2)  # version 2: no back-references
+    pairs = bytearray(16 * count)
+    source = _capi.RawBuffer(records, BufferFlags.SIMPLE)
+    try:
+        target = _capi.RawBuffer(pairs, BufferFlags.WRITABLE)
+        try:
+            _copy_pairs(target.read().buf, source.read().buf, count, into_records=False)
+        finally:
+            target.release()
+    finally:
+        source.release()
+    return bytes(pairs)
+
+
+def _copy_pairs(block: int | None, records: int | None, count: int, into_records: bool) -> None:
+    """Copy ``count`` 16-byte pairs between a contiguous block and marshal's records."""
+    assert block and records  # both buffers are held and non-empty
+    pairs = _capi.memoryview_over(block, itemsize=16, fmt="B", shape=(count,), readonly=False)
     slots = _capi.memoryview_over(
-        target + 6, itemsize=16, fmt="B", shape=(count,), strides=(17,), readonly=False
+        records + 6, itemsize=16, fmt="B", shape=(count,), strides=(17,), readonly=False
     )
-    slots[:] = pairs
+    if into_records:
+        slots[:] = pairs
+    else:
+        pairs[:] = slots
     slots.release()
     pairs.release()
 
