@@ -808,15 +808,7 @@ def _complex_items(data: memoryview, count: int, code: str, byteorder: str) -> l
     records = bytearray(5 + 17 * count)
     records[:5] = b"[" + count.to_bytes(4, "little")
     records[5::17] = b"y" * count  # TYPE_BINARY_COMPLEX
-    source = _capi.RawBuffer(doubles, BufferFlags.SIMPLE)
-    try:
-        target = _capi.RawBuffer(records, BufferFlags.WRITABLE)
-        try:
-            _copy_pairs(source.read().buf, target.read().buf, count, into_records=True)
-        finally:
-            target.release()
-    finally:
-        source.release()
+    _copy_pairs(doubles, records, count, into_records=True)
     items: list[complex] = marshal.loads(records)
     return items
 
@@ -825,20 +817,25 @@ def _pack_complex(items: Sequence[Any], count: int) -> bytes:
     """Little-endian ``Zd`` items: marshal writes the records, the pairs are copied out."""
     records = marshal.dumps(list(map(complex, items)), 2)  # version 2: no back-references
     pairs = bytearray(16 * count)
-    source = _capi.RawBuffer(records, BufferFlags.SIMPLE)
-    try:
-        target = _capi.RawBuffer(pairs, BufferFlags.WRITABLE)
-        try:
-            _copy_pairs(target.read().buf, source.read().buf, count, into_records=False)
-        finally:
-            target.release()
-    finally:
-        source.release()
+    _copy_pairs(pairs, records, count, into_records=False)
     return bytes(pairs)
 
 
-def _copy_pairs(block: int | None, records: int | None, count: int, into_records: bool) -> None:
+def _copy_pairs(block: Any, records: Any, count: int, into_records: bool) -> None:
     """Copy ``count`` 16-byte pairs between a contiguous block and marshal's records."""
+    read, write = BufferFlags.SIMPLE, BufferFlags.WRITABLE
+    held = _capi.RawBuffer(block, read if into_records else write)
+    try:
+        other = _capi.RawBuffer(records, write if into_records else read)
+        try:
+            _copy_at(held.read().buf, other.read().buf, count, into_records)
+        finally:
+            other.release()
+    finally:
+        held.release()
+
+
+def _copy_at(block: int | None, records: int | None, count: int, into_records: bool) -> None:
     assert block and records  # both buffers are held and non-empty
     pairs = _capi.memoryview_over(block, itemsize=16, fmt="B", shape=(count,), readonly=False)
     slots = _capi.memoryview_over(
