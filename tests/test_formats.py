@@ -460,3 +460,32 @@ def test_complex_fast_path_matches_struct(text: str, floats: list[float], extra:
     )
     if pairs:
         assert same_values(parsed.unpack(data, 1), expected[:1])
+
+
+def test_zero_size_items() -> None:
+    assert Format("0s").unpack(b"", 2) == [b"", b""]
+    assert Format("0s0w").unpack(b"", 1) == [(b"", "")]
+    assert Format("0i").unpack(b"", 2) == [(), ()]
+    assert Format("0s").unpack(b"") == []
+
+
+STANDARD_PARTS = [(p, 1, c) for p in "<>=!" for c in "cbB?hHiIlLqQefd"]
+STANDARD_PARTS += [("<", 3, "s"), (">", 2, "p"), ("=", 2, "x")]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(STANDARD_PARTS), min_size=1, max_size=6), st.data())
+def test_prefix_changes_mid_format(parts: list[tuple[str, int, str]], data: st.DataObject) -> None:
+    """Without '@' nothing is aligned: an item is its parts packed one after another."""
+    texts = [f"{prefix}{count}{code}" for prefix, count, code in parts]
+    formats = [
+        StructFormat(text, text[0], ((count, code),))
+        for text, (_, count, code) in zip(texts, parts, strict=True)
+    ]
+    chunks = [struct.pack(f.text, *data.draw(item_values(f))) for f in formats]
+    item = b"".join(chunks)
+    expected = regroup(sum((struct.unpack(t, c) for t, c in zip(texts, chunks, strict=True)), ()))
+    parsed = Format("".join(texts))
+    assert parsed.itemsize == len(item)
+    assert parsed.unpack(item * 2) == [expected, expected]
+    assert parsed.pack([expected, expected]) == item * 2

@@ -651,6 +651,9 @@ class Format:
         view = view[:needed]
         if not self._leaves:
             return [()] * count
+        if self.itemsize == 0:  # only empty strings: struct cannot iterate a 0-byte item
+            empty: list[_Column] = [[b""]] * len(self._leaves)
+            return [next(iter(self._decode(empty, 1)))] * count
         if self.native_equivalent is not None:
             values: list[Any] = view.cast(self.native_equivalent).tolist()  # type: ignore[call-overload]
             return values
