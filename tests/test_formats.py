@@ -191,6 +191,7 @@ def normalize(value: Any) -> Any:
         ("i:name", 1),
         ("T", 0),
         ("<P", 1),
+        ("<i" + (">O" if LITTLE else "<O"), 3),
     ],
 )
 def test_malformed_formats_name_format_and_position(text: str, position: int) -> None:
@@ -423,11 +424,12 @@ def record_formats(draw: st.DrawFn, depth: int = 0) -> str:
     parts = []
     for index in range(draw(st.integers(0 if depth else 1, 4))):
         part = draw(st.sampled_from(["", "(2)", "(2,3)", "(1)"]))
-        part += draw(st.sampled_from(["", "", "@", "<", ">", "=", "!", "^"]))
+        prefix = draw(st.sampled_from(["", "", "@", "<", ">", "=", "!", "^"]))
         if depth < 2 and draw(st.integers(0, 4)) == 0:
-            part += draw(record_formats(depth + 1))
+            part += prefix + draw(record_formats(depth + 1))
         else:
-            part += draw(st.sampled_from(NUMPY_READER_CODES))
+            code = draw(st.sampled_from(NUMPY_READER_CODES))
+            part += ("@" if code == "O" else prefix) + code  # pointers: native order only
         parts.append(part + (f":f{index}:" if draw(st.booleans()) else ""))
     return "T{" + "".join(parts) + "}"
 
@@ -489,3 +491,14 @@ def test_prefix_changes_mid_format(parts: list[tuple[str, int, str]], data: st.D
     assert parsed.itemsize == len(item)
     assert parsed.unpack(item * 2) == [expected, expected]
     assert parsed.pack([expected, expected]) == item * 2
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("(2,0)i", [[], []]), ("(0,2)i", []), ("(2,1,0)b", [[[]], [[]]]), ("(1,0)b", [[]])],
+)
+def test_empty_subarrays_keep_their_outer_dimensions(text: str, value: list[Any]) -> None:
+    parsed = Format(text)
+    assert parsed.itemsize == 0
+    assert parsed.unpack(b"", 2) == [value, value]
+    assert Format(f"T{{{text}<h}}").unpack(struct.pack("<h", 9)) == [(value, 9)]

@@ -171,10 +171,10 @@ def _field_leaves(field: Field) -> list[_Leaf]:
 _Column = Iterable[Any]
 
 
-def _group(columns: list[_Column], width: int, count: int) -> list[_Column]:
-    """Columns of lists, each list made of ``width`` consecutive columns."""
+def _group(columns: list[_Column], width: int, groups: int, count: int) -> list[_Column]:
+    """``groups`` columns of lists, each list made of ``width`` consecutive columns."""
     if width == 0:
-        return [map(list, repeat((), count))]
+        return [map(list, repeat((), count)) for _ in range(groups)]
     return [
         map(list, zip(*columns[i : i + width], strict=True)) for i in range(0, len(columns), width)
     ]
@@ -244,8 +244,9 @@ class _SubArray(_Node):
 
     def decode(self, columns: Iterator[_Column], count: int) -> _Column:
         elements = [self.element.decode(columns, count) for _ in range(math.prod(self.shape))]
-        for width in reversed(self.shape):
-            elements = _group(elements, width, count)
+        for level in reversed(range(len(self.shape))):
+            groups = math.prod(self.shape[:level])
+            elements = _group(elements, self.shape[level], groups, count)
         return elements[0]
 
     def encode(self, column: _Column, out: list[_Column]) -> None:
@@ -476,6 +477,10 @@ class _Parser:
             size, align = parsed.itemsize, parsed.alignment
         else:
             size, align = self.size_of(code, prefix, start)
+        if code == "O" and order != NATIVE_ORDER:
+            raise self.fail(
+                f"object pointers 'O' must be in native byte order, not {prefix!r}", start
+            )
         name = self.name()
         repeat_count = 1 if count is None else count
         if self.prefix == "@":  # after a record: the state its '}' left (NumPy's rule)
@@ -649,8 +654,8 @@ class Format:
         if count == 0:
             return []
         view = view[:needed]
-        if not self._leaves:
-            return [()] * count
+        if not self._leaves:  # padding, empty records and empty sub-arrays
+            return list(self._decode([], count))
         if self.itemsize == 0:  # only empty strings: struct cannot iterate a 0-byte item
             empty: list[_Column] = [[b""]] * len(self._leaves)
             return [next(iter(self._decode(empty, 1)))] * count
