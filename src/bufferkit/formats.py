@@ -531,8 +531,19 @@ class Format:
     ``ValueError`` (malformed, naming the format and position) or
     ``NotImplementedError`` (``g``, ``Zg``, ``&``: recognised, refused).
 
-    ``nvalues`` counts the leaf Python values of one item (a complex number or
-    a string is one value; a sub-array ``(2,3)i`` is six).
+    - ``text``: the format as given; ``itemsize``, ``alignment`` (1 unless ``@``
+      aligned something); ``fields``: the top-level fields (padding is not one);
+      ``byteorder``: ``'<'``/``'>'`` shared by all fields, else ``None``;
+    - ``nvalues``: the leaf Python values of one item (a complex number or a
+      string is one value; a sub-array ``(2,3)i`` is six);
+    - ``native``: the struct code if the builtin memoryview takes the text as is;
+      ``native_equivalent``: a native code with the same bytes and values;
+    - ``writable``: False when the format holds object pointers (``O``).
+
+    Items: one scalar field gives the scalar, several top-level fields a tuple,
+    a record ``T{}`` a tuple of its fields, a sub-array nested lists, ``Zf``/``Zd``
+    complex, ``u``/``w`` str (trailing NULs kept), ``c``/``s``/``p`` bytes, ``O``
+    the object; an item without values is ``()``.
     """
 
     __slots__ = (
