@@ -3,6 +3,7 @@ standard exporters, and the checker's own hygiene (no leaked exports)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -10,7 +11,8 @@ from typing import Any
 import pytest
 
 from bufferkit import _capi
-from bufferkit.flags import BufferFlags
+from bufferkit.conformance import ALL_REQUESTS, RULES, check_exporter
+from bufferkit.flags import BufferFlags, wants_c_contiguous, wants_strides
 from cexporters.build import BuildUnavailable, build
 
 
@@ -45,3 +47,90 @@ def test_the_fortran_c_exporter_refuses_c_requests(cexp: Any) -> None:
 def test_an_unknown_fault_is_refused(cexp: Any) -> None:
     with pytest.raises(ValueError, match="nonsense"):
         cexp.Exporter(fault="nonsense")
+
+
+# --- the C exporters: each breaks exactly one rule --------------------------------
+
+FAULT_RULES = {
+    "obj_null": "obj-null",
+    "wrong_len": "len-shape",
+    "writable_ro": "writable-readonly",
+    "fortran_for_c": "c-contiguous",
+    "bad_itemsize": "itemsize-format",
+    "suboffsets": "suboffsets-unrequested",
+    "format_unrequested": "format-unrequested",
+    "ndim_bad": "ndim-range",
+    "fail_obj_set": "failure-obj-set",
+}
+FAULT_OPTIONS: dict[str, dict[str, Any]] = {
+    "writable_ro": {"readonly": True},
+    "fortran_for_c": {"order": "F"},
+}
+
+
+def test_every_c_fault_has_an_expected_rule(cexp: Any) -> None:
+    assert set(cexp.FAULTS) == set(FAULT_RULES)
+    assert set(FAULT_RULES.values()) <= set(RULES)
+
+
+@pytest.mark.parametrize("fault", sorted(FAULT_RULES))
+def test_a_c_exporter_breaking_one_rule_fails_with_that_rule_only(cexp: Any, fault: str) -> None:
+    exporter = cexp.Exporter(fault, **FAULT_OPTIONS.get(fault, {}))
+    report = check_exporter(exporter)
+    assert not report.passed
+    expected = {FAULT_RULES[fault]} | ({"full-ro-refused"} if fault == "fail_obj_set" else set())
+    assert report.rules("violation") == expected, str(report)
+    assert report.rules("warning") == set(), str(report)
+
+
+@pytest.mark.parametrize("fault", sorted(FAULT_RULES))
+def test_the_checker_releases_every_export_of_a_c_exporter_once(cexp: Any, fault: str) -> None:
+    exporter = cexp.Exporter(fault, **FAULT_OPTIONS.get(fault, {}))
+    report = check_exporter(exporter)
+    served = sum(outcome.served for outcome in report.results)
+    if fault == "obj_null":
+        # With obj NULL, PyBuffer_Release cannot reach the exporter: nothing to count.
+        assert exporter.releases == 0 and exporter.gets >= served > 0
+    else:
+        assert exporter.gets == exporter.releases
+        assert exporter.gets >= served  # plus the reference FULL_RO requests
+
+
+@pytest.mark.parametrize("readonly", [False, True])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_the_correct_c_exporter_passes_without_findings(
+    cexp: Any, order: str, readonly: bool
+) -> None:
+    exporter = cexp.Exporter(order=order, readonly=readonly)
+    before = sys.getrefcount(exporter)
+    report = check_exporter(exporter)
+    assert report.passed and report.findings == [], str(report)
+    assert exporter.gets == exporter.releases > 0
+    assert sys.getrefcount(exporter) == before
+
+
+def test_the_c_exporters_outcomes_match_what_it_was_written_to_refuse(cexp: Any) -> None:
+    report = check_exporter(cexp.Exporter(order="F", readonly=True))
+    for outcome in report.results:
+        refused = (
+            bool(outcome.request & BufferFlags.WRITABLE)
+            or not wants_strides(outcome.request)
+            or wants_c_contiguous(outcome.request)
+        )
+        assert outcome.ok is not refused, outcome
+        assert (outcome.error == "BufferError") is refused
+
+
+def test_a_factory_gives_every_request_a_fresh_object(cexp: Any) -> None:
+    made: list[Any] = []
+
+    def factory() -> Any:
+        made.append(cexp.Exporter())
+        return made[-1]
+
+    report = check_exporter(factory)
+    assert report.passed and report.findings == []
+    assert len(made) == len(ALL_REQUESTS)  # FULL_RO reuses the reference object
+    assert all(e.gets == e.releases for e in made)
+    assert max(e.gets for e in made) == 2  # the reference FULL_RO, issued twice
+    assert report.exporter.startswith("test_a_factory_gives_every_request_a_fresh_object.")

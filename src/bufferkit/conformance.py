@@ -490,7 +490,7 @@ def _judge_sizes(flags: int, answer: Answer, full: Answer | None) -> Iterator[Fi
     shape = answer.shape
     if shape is not None and any(n < 0 for n in shape):
         yield _finding("shape-negative", flags, f"shape={shape}")
-    elif shape is not None or answer.ndim == 0:
+    elif shape is not None or (answer.ndim == 0 and wants_shape(flags)):
         expected = math.prod(shape or ()) * answer.itemsize
         if answer.len != expected:
             yield _finding(
