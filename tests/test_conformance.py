@@ -3,15 +3,21 @@ standard exporters, and the checker's own hygiene (no leaked exports)."""
 
 from __future__ import annotations
 
+import array
+import mmap
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bufferkit import _capi
-from bufferkit.conformance import ALL_REQUESTS, RULES, check_exporter
+from bufferkit.conformance import ALL_REQUESTS, RULES, Report, check_exporter
 from bufferkit.flags import BufferFlags, wants_c_contiguous, wants_strides
 from cexporters.build import BuildUnavailable, build
 
@@ -134,3 +140,98 @@ def test_a_factory_gives_every_request_a_fresh_object(cexp: Any) -> None:
     assert all(e.gets == e.releases for e in made)
     assert max(e.gets for e in made) == 2  # the reference FULL_RO, issued twice
     assert report.exporter.startswith("test_a_factory_gives_every_request_a_fresh_object.")
+
+
+# --- the standard exporters ---------------------------------------------------------
+
+
+def assert_no_violation(report: Report) -> None:
+    assert report.passed, str(report)
+    assert all(finding.rule in RULES for finding in report.findings)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: b"",
+        lambda: b"some bytes",
+        lambda: bytearray(),
+        lambda: bytearray(b"\x00\x01\x02"),
+        lambda: mmap.mmap(-1, 64),
+    ],
+    ids=["bytes-empty", "bytes", "bytearray-empty", "bytearray", "mmap"],
+)
+def test_builtin_exporters_pass(make: Any) -> None:
+    exporter = make()
+    before = sys.getrefcount(exporter)
+    report = check_exporter(exporter)
+    assert_no_violation(report)
+    assert report.findings == []
+    assert all(outcome.ok for outcome in report.results if not outcome.request & 1), str(report)
+    assert sys.getrefcount(exporter) == before
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    typecode=st.sampled_from([code for code in array.typecodes if code != "u"]),  # 'u' deprecated
+    size=st.integers(0, 5),
+)
+def test_array_array_passes_and_reports_its_own_format(typecode: str, size: int) -> None:
+    exporter = array.array(typecode, bytes(size * array.array(typecode).itemsize))
+    report = check_exporter(exporter, requests=[BufferFlags.RECORDS_RO, BufferFlags.SIMPLE])
+    assert_no_violation(report)
+    records = report.results[0].answer
+    assert records is not None
+    assert (records.format, records.itemsize) == (typecode, exporter.itemsize)
+    assert records.shape == (size,)
+    assert check_exporter(exporter).passed
+
+
+def test_a_read_only_mmap_refuses_writable_requests() -> None:
+    with tempfile.TemporaryFile() as file:
+        file.write(b"x" * 32)
+        file.flush()
+        exporter = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+        report = check_exporter(exporter)
+        exporter.close()
+    assert_no_violation(report)
+    writable = [o for o in report.results if o.request & BufferFlags.WRITABLE]
+    assert writable and not any(o.ok for o in writable)
+
+
+def _frozen(array: Any) -> Any:
+    array.flags.writeable = False
+    return array
+
+
+NUMPY_ARRAYS: dict[str, Callable[[Any], Any]] = {
+    "c": lambda np: np.arange(24, dtype="<i4").reshape(4, 6),
+    "fortran": lambda np: np.asfortranarray(np.arange(24, dtype="<i4").reshape(4, 6)),
+    "reversed": lambda np: np.arange(24, dtype="<i4").reshape(4, 6)[::-1, ::-1],
+    "strided": lambda np: np.arange(24, dtype="<i4").reshape(4, 6)[::2, 1::3],
+    "zero-d": lambda np: np.array(2.5),
+    "empty": lambda np: np.zeros((0, 3)),
+    "byteswapped": lambda np: np.arange(5, dtype=">i2"),
+    "complex": lambda np: np.ones(3, dtype=np.complex128),
+    "structured": lambda np: np.zeros(3, dtype=[("a", "<i4"), ("b", ">f8", (2,))]),
+    "aligned": lambda np: np.zeros(2, dtype=np.dtype([("a", "u1"), ("b", "<i4")], align=True)),
+    "read-only": lambda np: _frozen(np.arange(6.0)),
+    "3-d-transposed": lambda np: np.arange(60.0).reshape(3, 4, 5).transpose(1, 2, 0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NUMPY_ARRAYS))
+def test_numpy_arrays_pass(name: str) -> None:
+    exporter = NUMPY_ARRAYS[name](pytest.importorskip("numpy"))
+    report = check_exporter(exporter)
+    assert_no_violation(report)
+    # NumPy's only deviations are warnings: ValueError for contiguity it cannot give,
+    # and structured formats struct cannot parse.
+    assert report.rules("warning") <= {"failure-type", "format-unparseable"}
+    full = report.results[ALL_REQUESTS.index(BufferFlags.FULL_RO)].answer
+    assert full is not None
+    assert (full.shape or ()) == exporter.shape  # a 0-d array exports shape NULL
+    if exporter.size:  # NumPy exports C strides for empty arrays
+        assert (full.strides or ()) == exporter.strides
+    c_ok, f_ok = full.contiguity()
+    assert (c_ok, f_ok) == (exporter.flags.c_contiguous, exporter.flags.f_contiguous)
