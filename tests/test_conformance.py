@@ -4,6 +4,8 @@ standard exporters, and the checker's own hygiene (no leaked exports)."""
 from __future__ import annotations
 
 import array
+import ctypes
+import json
 import mmap
 import sys
 import tempfile
@@ -20,6 +22,8 @@ from bufferkit import _capi
 from bufferkit.conformance import ALL_REQUESTS, RULES, Report, check_exporter
 from bufferkit.flags import BufferFlags, wants_c_contiguous, wants_strides
 from cexporters.build import BuildUnavailable, build
+
+from exporters import CountingExporter, FailingExporter
 
 
 @pytest.fixture(scope="session")
@@ -235,3 +239,160 @@ def test_numpy_arrays_pass(name: str) -> None:
         assert (full.strides or ()) == exporter.strides
     c_ok, f_ok = full.contiguity()
     assert (c_ok, f_ok) == (exporter.flags.c_contiguous, exporter.flags.f_contiguous)
+
+
+# --- memoryview and ctypes: their findings are data ----------------------------------
+
+MEMORYVIEWS: dict[str, Callable[[], memoryview]] = {
+    "plain": lambda: memoryview(b"abcdef"),
+    "writable": lambda: memoryview(bytearray(8)),
+    "sliced": lambda: memoryview(bytearray(24))[1::3],
+    "reversed": lambda: memoryview(bytearray(24))[::-1],
+    "cast-2d": lambda: memoryview(bytearray(24)).cast("i", (2, 3)),
+    "cast-0d": lambda: memoryview(bytearray(8)).cast("d", ()),
+    "empty": lambda: memoryview(b""),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MEMORYVIEWS))
+def test_builtin_memoryviews_pass(name: str) -> None:
+    view = MEMORYVIEWS[name]()
+    report = check_exporter(view)
+    assert_no_violation(report)
+    assert report.findings == [], str(report)
+    full = report.results[ALL_REQUESTS.index(BufferFlags.FULL_RO)].answer
+    assert full is not None
+    assert (full.shape or (), full.strides or (), full.format) == (
+        view.shape,
+        view.strides,
+        view.format,
+    )
+
+
+def test_a_released_memoryview_refuses_everything() -> None:
+    view = memoryview(b"ab")
+    view.release()
+    report = check_exporter(view)
+    assert report.rules("violation") == {"full-ro-refused"}
+    assert not any(outcome.ok for outcome in report.results)
+
+
+class Point(ctypes.Structure):
+    _fields_ = [("x", ctypes.c_int), ("y", ctypes.c_double)]
+
+
+CTYPES_OBJECTS: dict[str, Callable[[], Any]] = {
+    "int-array": lambda: (ctypes.c_int * 3)(),
+    "double-array-2d": lambda: ((ctypes.c_double * 2) * 3)(),
+    "char-array": lambda: (ctypes.c_char * 5)(),
+    "int": lambda: ctypes.c_int(4),
+    "structure": lambda: Point(),
+    "structure-array": lambda: (Point * 2)(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CTYPES_OBJECTS))
+def test_ctypes_objects_are_checked_and_agree_with_the_builtin_memoryview(name: str) -> None:
+    # ctypes ignores the request flags: what the checker finds is recorded, not asserted.
+    exporter = CTYPES_OBJECTS[name]()
+    report = check_exporter(exporter)
+    assert all(finding.rule in RULES for finding in report.findings)
+    assert all(outcome.ok for outcome in report.results)  # it serves every request
+    full = report.results[ALL_REQUESTS.index(BufferFlags.FULL_RO)].answer
+    assert full is not None
+    with memoryview(exporter) as view:
+        assert (full.shape or (), full.format, full.itemsize, full.len) == (
+            view.shape,
+            view.format,
+            view.itemsize,
+            view.nbytes,
+        )
+    json.dumps(report.to_dict())
+
+
+# --- hostile and instrumented Python exporters --------------------------------------
+
+
+def test_the_checker_never_leaks_an_export_of_a_pep688_exporter() -> None:
+    exporter = CountingExporter()
+    before = sys.getrefcount(exporter)
+    report = check_exporter(exporter)
+    assert exporter.held == 0 and exporter.gets > 0
+    assert_no_violation(report)
+    assert sys.getrefcount(exporter) == before
+    # obj is CPython's _buffer_wrapper; the checker unwraps it to the exporter.
+    assert "obj-other" not in report.rules()
+
+
+def test_a_read_only_pep688_exporter_refuses_writable_requests() -> None:
+    exporter = CountingExporter(b"read only")
+    report = check_exporter(exporter)
+    assert exporter.held == 0
+    assert_no_violation(report)
+    for outcome in report.results:
+        assert outcome.ok is not (
+            bool(outcome.request & BufferFlags.WRITABLE) or _is_bare_format(outcome.request)
+        ), outcome
+
+
+def _is_bare_format(flags: int) -> bool:
+    return bool(flags & BufferFlags.FORMAT) and not flags & BufferFlags.ND
+
+
+@pytest.mark.parametrize(
+    "error", [BufferError("no"), ValueError("bad"), RuntimeError("boom"), MemoryError()]
+)
+def test_an_exporter_that_always_raises_is_reported_not_propagated(error: Exception) -> None:
+    exporter = FailingExporter(error)
+    report = check_exporter(exporter)
+    assert exporter.gets == len(ALL_REQUESTS) + 1  # FULL_RO is issued twice
+    assert report.rules("violation") == {"full-ro-refused"}
+    expected_warnings = set() if isinstance(error, BufferError) else {"failure-type"}
+    assert report.rules("warning") == expected_warnings
+    assert {outcome.error for outcome in report.results} == {type(error).__name__}
+
+
+class ReturnsNonMemoryview:
+    def __buffer__(self, flags: int) -> Any:
+        return b"not a memoryview"
+
+
+def test_an_exporter_returning_a_non_memoryview_is_reported() -> None:
+    report = check_exporter(ReturnsNonMemoryview())
+    assert report.rules("violation") == {"full-ro-refused"}
+    assert {outcome.error for outcome in report.results} == {"TypeError"}
+
+
+def test_a_non_exporter_is_reported_with_its_type_error() -> None:
+    report = check_exporter(42)
+    assert not report.passed and report.rules() == {"full-ro-refused", "failure-type"}
+
+
+class RefusesSimple(CountingExporter):
+    """Refuses every request without ND, although its memory is contiguous."""
+
+    def __buffer__(self, flags: int) -> memoryview:
+        if not flags & BufferFlags.ND:
+            raise BufferError("RefusesSimple: no shape, no buffer")
+        return super().__buffer__(flags)
+
+
+def test_refusing_a_satisfiable_request_is_a_warning() -> None:
+    report = check_exporter(RefusesSimple())
+    assert report.passed
+    refused = {f.request for f in report.findings if f.rule == "refused-satisfiable"}
+    assert refused == {BufferFlags.SIMPLE, BufferFlags.WRITABLE}  # bare FORMAT is exempt
+
+
+class Shifting(CountingExporter):
+    """Exports a longer buffer on every request."""
+
+    def __buffer__(self, flags: int) -> memoryview:
+        self.target = bytearray(len(self.target) + 1)
+        return super().__buffer__(flags)
+
+
+def test_an_unstable_layout_is_a_warning() -> None:
+    report = check_exporter(Shifting(), requests=[BufferFlags.FULL_RO])
+    assert report.rules("warning") == {"layout-unstable"}
+    assert report.passed
