@@ -10,6 +10,7 @@ import mmap
 import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -18,8 +19,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bufferkit import _capi
-from bufferkit.conformance import ALL_REQUESTS, RULES, Report, check_exporter
+from bufferkit import _capi, conformance
+from bufferkit.conformance import (
+    ALL_REQUESTS,
+    RULES,
+    Answer,
+    Report,
+    _judge_answer,
+    check_exporter,
+    request_name,
+)
 from bufferkit.flags import BufferFlags, wants_c_contiguous, wants_strides
 from cexporters.build import BuildUnavailable, build
 
@@ -396,3 +405,157 @@ def test_an_unstable_layout_is_a_warning() -> None:
     report = check_exporter(Shifting(), requests=[BufferFlags.FULL_RO])
     assert report.rules("warning") == {"layout-unstable"}
     assert report.passed
+
+
+# --- rules on synthetic answers (no real exporter breaks these) ----------------------
+
+FULL = Answer(
+    buf=0x1000,
+    len=24,
+    itemsize=4,
+    readonly=0,
+    ndim=2,
+    format="i",
+    shape=(2, 3),
+    strides=(12, 4),
+    suboffsets=None,
+)
+F = BufferFlags
+SYNTHETIC_CASES: list[tuple[str, int, Answer, Answer]] = [
+    ("buf-null", F.FULL_RO, replace(FULL, buf=None), FULL),
+    (
+        "len-negative",
+        F.SIMPLE,
+        replace(FULL, len=-1, ndim=1, format=None, shape=None, strides=None),
+        replace(FULL, len=-1, shape=(0, 3)),
+    ),
+    (
+        "itemsize-nonpositive",
+        F.SIMPLE,
+        replace(FULL, itemsize=0, format=None, shape=None, strides=None),
+        FULL,
+    ),
+    ("shape-negative", F.FULL_RO, replace(FULL, shape=(-2, 3)), FULL),
+    ("len-simple", F.SIMPLE, replace(FULL, len=12, format=None, shape=None, strides=None), FULL),
+    ("readonly-inconsistent", F.FULL_RO, replace(FULL, readonly=1), FULL),
+    ("format-missing", F.RECORDS_RO, replace(FULL, format=None), FULL),
+    ("format-inconsistent", F.RECORDS_RO, replace(FULL, format="I"), FULL),
+    (
+        "format-unparseable",
+        F.FULL_RO,
+        replace(FULL, format="T{i:x:}"),
+        replace(FULL, format="T{i:x:}"),
+    ),
+    ("shape-unrequested", F.SIMPLE, replace(FULL, format=None, strides=None), FULL),
+    ("shape-missing", F.ND, replace(FULL, format=None, shape=None, strides=None), FULL),
+    ("strides-missing", F.STRIDES, replace(FULL, format=None, strides=None), FULL),
+    ("strides-unrequested", F.ND, replace(FULL, format=None), FULL),
+    (
+        "implied-c-contiguous",
+        F.ND,
+        replace(FULL, format=None, strides=None),
+        replace(FULL, strides=(4, 8)),
+    ),
+    ("f-contiguous", F.F_CONTIGUOUS, replace(FULL, format=None), FULL),
+    (
+        "any-contiguous",
+        F.ANY_CONTIGUOUS,
+        replace(FULL, format=None, strides=(24, 4)),
+        replace(FULL, strides=(24, 4)),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("rule", "flags", "answer", "full"), SYNTHETIC_CASES, ids=[c[0] for c in SYNTHETIC_CASES]
+)
+def test_a_synthetic_answer_breaks_exactly_its_rule(
+    rule: str, flags: int, answer: Answer, full: Answer
+) -> None:
+    found = {finding.rule for finding in _judge_answer(flags, answer, full)}
+    assert found == {rule}
+
+
+def test_the_reference_answer_breaks_no_rule() -> None:
+    assert list(_judge_answer(F.FULL_RO, FULL, FULL)) == []
+
+
+def test_every_rule_is_documented_and_exercised() -> None:
+    doc = conformance.__doc__ or ""
+    assert all(f"``{rule}``" in doc for rule in RULES)
+    exercised = set(FAULT_RULES.values()) | {case[0] for case in SYNTHETIC_CASES}
+    exercised |= {"full-ro-refused", "failure-type", "refused-satisfiable", "layout-unstable"}
+    # exporter-refcount, obj-refcount, obj-other: only a broken C exporter can show them.
+    assert set(RULES) - exercised == {"exporter-refcount", "obj-refcount", "obj-other"}
+
+
+@settings(max_examples=250, deadline=None)
+@given(
+    shape=st.lists(st.integers(0, 3), max_size=3),
+    data=st.data(),
+    itemsize=st.sampled_from([1, 2, 8]),
+)
+def test_contiguity_agrees_with_numpy(shape: list[int], data: Any, itemsize: int) -> None:
+    np = pytest.importorskip("numpy")
+    strides = data.draw(
+        st.lists(
+            st.integers(-3, 3).map(lambda k: k * itemsize), min_size=len(shape), max_size=len(shape)
+        )
+    )
+    base = np.zeros(200, dtype=np.uint8)
+    dtype = {1: np.uint8, 2: np.uint16, 8: np.float64}[itemsize]
+    array = np.lib.stride_tricks.as_strided(base[96:].view(dtype), shape, strides)
+    answer = replace(
+        FULL,
+        itemsize=itemsize,
+        ndim=len(shape),
+        shape=tuple(shape),
+        strides=tuple(strides),
+        len=array.nbytes,
+    )
+    assert answer.contiguity() == (array.flags.c_contiguous, array.flags.f_contiguous)
+
+
+def test_the_report_prints_every_request_and_finding_and_serialises(cexp: Any) -> None:
+    report = check_exporter(cexp.Exporter("wrong_len"))
+    text = str(report)
+    assert "FAILED" in text.splitlines()[0]
+    assert all(request_name(flags) in text for flags in ALL_REQUESTS)
+    assert all(finding.message in text for finding in report.findings)
+    data = json.loads(json.dumps(report.to_dict()))
+    assert data["passed"] is False
+    assert [r["flags"] for r in data["results"]] == [int(flags) for flags in ALL_REQUESTS]
+    assert {f["rule"] for f in data["findings"]} == {"len-shape"}
+
+
+def test_requests_selects_what_is_reported(cexp: Any) -> None:
+    asked = [BufferFlags.SIMPLE, BufferFlags.C_CONTIGUOUS]
+    report = check_exporter(cexp.Exporter(order="F"), requests=asked)
+    assert [outcome.request for outcome in report.results] == asked
+    assert not any(outcome.ok for outcome in report.results)
+    assert report.passed and report.findings == []
+
+
+def test_the_default_requests_are_the_28_combinations() -> None:
+    assert len(set(ALL_REQUESTS)) == 28
+    named = {
+        F.CONTIG,
+        F.CONTIG_RO,
+        F.STRIDED,
+        F.STRIDED_RO,
+        F.RECORDS,
+        F.RECORDS_RO,
+        F.FULL,
+        F.FULL_RO,
+    }
+    assert named <= set(ALL_REQUESTS)
+    assert {request_name(flags) for flags in named} == {
+        "CONTIG",
+        "CONTIG_RO",
+        "STRIDED",
+        "STRIDED_RO",
+        "RECORDS",
+        "RECORDS_RO",
+        "FULL",
+        "FULL_RO",
+    }
