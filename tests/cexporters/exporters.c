@@ -13,13 +13,13 @@
 enum fault {
     F_NONE, F_OBJ_NULL, F_WRONG_LEN, F_WRITABLE_RO, F_FORTRAN_FOR_C,
     F_BAD_ITEMSIZE, F_SUBOFFSETS, F_FORMAT_UNREQUESTED, F_NDIM_BAD,
-    F_FAIL_OBJ_SET, F_COUNT
+    F_FAIL_OBJ_SET, F_OBJ_OTHER, F_LEAK_REF, F_COUNT
 };
 
 static const char *fault_names[F_COUNT] = {
     "", "obj_null", "wrong_len", "writable_ro", "fortran_for_c",
     "bad_itemsize", "suboffsets", "format_unrequested", "ndim_bad",
-    "fail_obj_set",
+    "fail_obj_set", "obj_other", "leak_ref",
 };
 
 typedef struct {
@@ -86,7 +86,14 @@ exporter_getbuffer(PyObject *op, Py_buffer *view, int flags)
     if (fault == F_SUBOFFSETS && has(flags, PyBUF_STRIDES))
         view->suboffsets = self->suboffsets;
     view->internal = NULL;
-    view->obj = fault == F_OBJ_NULL ? NULL : Py_NewRef(op);
+    if (fault == F_OBJ_NULL)
+        view->obj = NULL;
+    else if (fault == F_OBJ_OTHER) /* allowed, but a warning: obj is not the exporter */
+        view->obj = Py_NewRef((PyObject *)Py_TYPE(op));
+    else if (fault == F_LEAK_REF) /* the bug: one reference too many, never released */
+        view->obj = Py_NewRef(Py_NewRef(op));
+    else
+        view->obj = Py_NewRef(op);
     self->gets++;
     return 0;
 }
