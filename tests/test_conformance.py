@@ -452,8 +452,8 @@ SYNTHETIC_CASES: list[tuple[str, int, Answer, Answer]] = [
     (
         "format-unparseable",
         F.FULL_RO,
-        replace(FULL, format="T{i:x:}"),
-        replace(FULL, format="T{i:x:}"),
+        replace(FULL, format="T{i:x:"),
+        replace(FULL, format="T{i:x:"),
     ),
     ("shape-unrequested", F.SIMPLE, replace(FULL, format=None, strides=None), FULL),
     ("shape-missing", F.ND, replace(FULL, format=None, shape=None, strides=None), FULL),
