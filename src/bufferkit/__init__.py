@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from .flags import BufferFlags
+from .formats import Field, Format
+from .layout import Layout, Selection
 from .managed import BufferInfo, ManagedBuffer, acquire
 
 __version__ = "0.1.0"
@@ -10,7 +12,11 @@ __version__ = "0.1.0"
 __all__ = [
     "BufferFlags",
     "BufferInfo",
+    "Field",
+    "Format",
+    "Layout",
     "ManagedBuffer",
+    "Selection",
     "__version__",
     "acquire",
 ]
