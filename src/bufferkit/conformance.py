@@ -18,9 +18,11 @@ Invariants:
   every request, so each request's reference counts are measured on an object
   that no earlier request can have disturbed; the two reference ``FULL_RO``
   requests share one object, to check that repeated requests agree.
-- Contiguity is judged on the memory: suboffsets that are all negative
-  dereference nothing, so they do not make memory non-contiguous here (the
-  presence of suboffsets in a non-``INDIRECT`` answer is its own rule).
+- Item sizes come from ``formats.Format``, contiguity from ``layout.Layout``
+  (``PyBuffer_IsContiguous``'s rules), judged on the memory: suboffsets that
+  are all negative dereference nothing, so they do not make memory
+  non-contiguous here (the presence of suboffsets in a non-``INDIRECT``
+  answer is its own rule).
 
 Rules (``Finding.rule``; severity in brackets):
 
@@ -83,8 +85,7 @@ refused, and neither is judged.
 from __future__ import annotations
 
 import math
-import struct
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -100,6 +101,8 @@ from .flags import (
     wants_strides,
     wants_writable,
 )
+from .formats import Format
+from .layout import Layout
 
 __all__ = [
     "ALL_REQUESTS",
@@ -203,32 +206,9 @@ def _is_disallowed(flags: int) -> bool:
     return wants_format(flags) and not wants_shape(flags)
 
 
-# --- stand-ins for formats/layout (to be replaced when they land on main) ----
-
-
 def _itemsize_of(fmt: str) -> int:
-    """The item size ``fmt`` describes (stand-in for ``formats.Format(fmt).itemsize``).
-
-    Raises ``ValueError`` or ``NotImplementedError`` for formats it cannot parse.
-    """
-    try:
-        return struct.calcsize(fmt)
-    except struct.error as error:
-        raise ValueError(f"bad format {fmt!r}: {error}") from None
-
-
-def _is_contiguous(itemsize: int, shape: Sequence[int], strides: Sequence[int], order: str) -> bool:
-    """``PyBuffer_IsContiguous`` for a direct layout (stand-in for ``layout.Layout``)."""
-    if math.prod(shape) == 0:
-        return True
-    pairs = list(zip(shape, strides, strict=True))
-    dims = pairs if order == "F" else reversed(pairs)
-    expected = itemsize
-    for extent, stride in dims:
-        if extent > 1 and stride != expected:
-            return False
-        expected *= extent
-    return True
+    """The item size ``fmt`` describes; ``ValueError``/``NotImplementedError`` if unparseable."""
+    return Format(fmt).itemsize
 
 
 # --- one request --------------------------------------------------------------
@@ -287,18 +267,16 @@ class Answer:
         return self.itemsize > 0 and all(n >= 0 for n in self.shape or ())
 
     def contiguity(self) -> tuple[bool, bool]:
-        """Whether the memory is (C-contiguous, Fortran-contiguous)."""
+        """Whether the memory is (C-contiguous, Fortran-contiguous).
+
+        All-negative suboffsets dereference nothing: they are ignored here.
+        """
         if self.is_indirect:
             return False, False
         if self.shape is None:
             return True, True
-        strides = self.strides
-        if strides is None:
-            strides = tuple(_c_strides(self.shape, self.itemsize))
-        return (
-            _is_contiguous(self.itemsize, self.shape, strides, "C"),
-            _is_contiguous(self.itemsize, self.shape, strides, "F"),
-        )
+        layout = Layout(self.itemsize, self.shape, self.strides)
+        return layout.is_c_contiguous(), layout.is_f_contiguous()
 
     def describe(self) -> str:
         """The fields on one line."""
@@ -311,16 +289,6 @@ class Answer:
             f"suboffsets={show(self.suboffsets)} format={show(self.format)} "
             f"itemsize={self.itemsize} len={self.len} readonly={self.readonly}"
         )
-
-
-def _c_strides(shape: Sequence[int], itemsize: int) -> Iterator[int]:
-    """The C strides of ``shape``, in dimension order."""
-    strides = []
-    step = itemsize
-    for extent in reversed(shape):
-        strides.append(step)
-        step *= max(extent, 1)
-    return reversed(strides)
 
 
 @dataclass(frozen=True, slots=True)
