@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .conformance import Finding, Report, check_exporter
 from .flags import BufferFlags
 from .formats import Field, Format
 from .layout import Layout, Selection
@@ -13,10 +14,13 @@ __all__ = [
     "BufferFlags",
     "BufferInfo",
     "Field",
+    "Finding",
     "Format",
     "Layout",
     "ManagedBuffer",
+    "Report",
     "Selection",
     "__version__",
     "acquire",
+    "check_exporter",
 ]
