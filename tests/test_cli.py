@@ -194,3 +194,10 @@ def test_survey_lists_standard_exporters_and_exits_0() -> None:
     assert status == 0
     for label in ("bytes", "bytearray", "array('d')", "mmap (anonymous)", "ctypes Structure"):
         assert any(line.startswith(label + " ") for line in out.splitlines()), label
+
+
+def test_check_expression_with_violations_exits_1() -> None:
+    status, out = run("check", "b'ok'", "(ctypes.c_int * 3)()")
+    assert status == 1
+    assert "(ctypes.c_int * 3)(): violation strides-missing in FULL_RO" in out
+    assert not any(line.startswith("b'ok': ") for line in out.splitlines())

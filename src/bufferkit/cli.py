@@ -26,7 +26,7 @@ from .layout import Layout
 from .managed import BufferInfo, acquire
 
 if TYPE_CHECKING:
-    from .conformance import Report
+    from .conformance import Finding, Report
 
 __all__ = ["build_parser", "main"]
 
@@ -330,7 +330,23 @@ def _cell(report: Report, request: int) -> str:
         return "✗"
     if "warning" in severities:
         return "!"
-    return "✓" if report.served(request) else "·"
+    served = any(o.served for o in report.results if o.request == request)
+    return "✓" if served else "·"
+
+
+def _grouped_findings(label: str, report: Report) -> list[str]:
+    """One line per (severity, rule): the requests it hit and its first message."""
+    from .conformance import request_name
+
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    for finding in report.findings:
+        groups.setdefault((finding.severity, finding.rule), []).append(finding)
+    lines = []
+    for (severity, rule), found in groups.items():
+        names = [request_name(f.request) for f in found]
+        shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+        lines.append(f"{label}: {severity} {rule} in {shown}: {found[0].message}")
+    return lines
 
 
 def survey_table(rows: Sequence[tuple[str, Report]]) -> list[str]:
@@ -350,11 +366,7 @@ def survey_table(rows: Sequence[tuple[str, Report]]) -> list[str]:
         "columns: - none, W WRITABLE, F FORMAT, B both"
     )
     for label, report in rows:
-        for finding in report.findings:
-            lines.append(
-                f"{label}: {finding.severity} {finding.rule} "
-                f"[{flags_name(finding.request)}]: {finding.message}"
-            )
+        lines += _grouped_findings(label, report)
     return lines
 
 
@@ -388,7 +400,7 @@ def run_check(exprs: Sequence[str], as_json: bool, out: TextIO) -> int:
     entries = _expression_entries(exprs) if exprs else standard_exporters()
     rows = _check_all(entries)
     if as_json:
-        json.dump([{"exporter": label, **r.to_dict()} for label, r in rows], out, indent=2)
+        json.dump([{**r.to_dict(), "exporter": label} for label, r in rows], out, indent=2)
         out.write("\n")
     else:
         for line in survey_table(rows):
