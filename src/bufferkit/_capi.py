@@ -27,10 +27,12 @@ from typing import Any, NamedTuple
 
 __all__ = [
     "MAX_NDIM",
+    "byte_window",
     "POINTER_SIZE",
     "Memory",
     "RawBuffer",
     "RawInfo",
+    "from_contiguous",
     "memmove",
     "memoryview_from_memory",
     "memoryview_over",
@@ -39,6 +41,7 @@ __all__ = [
     "refcount",
     "string_at",
     "unwrap_exporter",
+    "write_bytes",
 ]
 
 MAX_NDIM = 64
@@ -83,6 +86,10 @@ _FromBuffer.restype = ctypes.py_object
 _FromMemory = _api.PyMemoryView_FromMemory
 _FromMemory.argtypes = [ctypes.c_void_p, _ssize_t, ctypes.c_int]
 _FromMemory.restype = ctypes.py_object
+
+_FromContiguous = _api.PyBuffer_FromContiguous
+_FromContiguous.argtypes = [_P_buffer, ctypes.c_void_p, _ssize_t, ctypes.c_char]
+_FromContiguous.restype = ctypes.c_int
 
 _IncRef = _api.Py_IncRef
 _IncRef.argtypes = [ctypes.py_object]
@@ -218,6 +225,19 @@ def string_at(address: int, size: int) -> bytes:
 def memmove(dst: int, src: int, size: int) -> None:
     """Copy ``size`` bytes from ``src`` to ``dst`` (the ranges may overlap)."""
     ctypes.memmove(dst, src, size)
+
+
+def byte_window(address: int, size: int) -> Any:
+    """A ctypes ``char[size]`` at ``address``: slicing it (steps too) copies bytes out.
+
+    It does not keep the memory alive: use it only while the memory is held.
+    """
+    return (ctypes.c_char * size).from_address(address)
+
+
+def write_bytes(address: int, data: bytes) -> None:
+    """Copy the bytes of ``data`` to ``address``."""
+    ctypes.memmove(address, data, len(data))
 
 
 class Memory:
@@ -362,6 +382,32 @@ def memoryview_over(
         else:
             _leaked_keepalives.append(keepalive)
     return mv
+
+
+def from_contiguous(
+    address: int,
+    *,
+    itemsize: int,
+    shape: Sequence[int],
+    strides: Sequence[int],
+    suboffsets: Sequence[int] | None,
+    source: int,
+    length: int,
+    order: str = "C",
+) -> None:
+    """``PyBuffer_FromContiguous``: scatter ``length`` contiguous bytes at ``source``
+    into the elements of a layout at ``address``, in C or Fortran order (one C call;
+    suboffsets are followed). ``length`` is the layout's ``nbytes``; the caller has
+    verified that the layout lies inside memory it holds for writing.
+    """
+    if order not in ("C", "F"):
+        raise ValueError(f"order must be 'C' or 'F', not {order!r}")
+    _check_ssize((itemsize, length))
+    view, arrays = _fill(address, itemsize, False, b"B", shape, strides, suboffsets, length)
+    view.ndim = len(shape)
+    if _FromContiguous(ctypes.byref(view), source, length, order.encode()) < 0:
+        raise MemoryError("PyBuffer_FromContiguous failed")  # pragma: no cover (malloc)
+    del arrays
 
 
 def memoryview_from_memory(address: int, size: int, *, readonly: bool) -> memoryview:

@@ -1,0 +1,276 @@
+"""Bulk memory work over (address, Layout, Format): all the speed lives here.
+
+Invariants:
+- Every function takes a ``base`` address and a ``Layout`` relative to it that
+  the caller has verified (``Layout.verify``) against memory it holds for the
+  whole call; for writing, memory it holds writable. Nothing here re-checks
+  bounds, and nothing here keeps an address after it returns.
+- A layout without elements touches no memory: ``base`` may then be 0 (NULL).
+- The Python layer does O(ndim) work, or O(rows) where a row is a long run of
+  elements copied by one C call; per-element work runs in C that CPython ships:
+  a builtin memoryview over the computed layout (``tobytes``, ``tolist``, 1-D
+  slice assignment, all of which follow suboffsets), ``bytes`` slicing with a
+  step, ``struct`` with repeat counts (``Format.unpack``/``pack``),
+  ``PyBuffer_FromContiguous`` and ``memmove``.
+- Builtin memoryviews made here for bulk work are released before the function
+  returns; the ones handed out (``builtin_view``) keep ``keepalive`` alive.
+- Item bytes are copied whole: an item is ``itemsize`` opaque bytes; only
+  ``tolist``/``read_item``/``write_item`` interpret them through a ``Format``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import repeat
+from typing import Any, Literal
+
+from . import _capi
+from .formats import Format
+from .layout import Layout
+
+__all__ = [
+    "builtin_view",
+    "copy",
+    "gather",
+    "nest",
+    "read_item",
+    "scatter",
+    "tolist",
+    "write_item",
+]
+
+_ORDERS = ("C", "F", "A")
+# Python-level calls per byte gathered above which the builtin's C copy wins.
+_MIN_RUN = 16
+
+
+def _opaque_format(itemsize: int) -> str:
+    """A format the builtin copies ``itemsize`` bytes at a time and never interprets."""
+    return "B" if itemsize == 1 else f"{itemsize}s"
+
+
+def builtin_view(
+    base: int,
+    layout: Layout,
+    fmt: str,
+    *,
+    readonly: bool = True,
+    keepalive: object = None,
+) -> memoryview:
+    """A builtin memoryview of ``layout`` at ``base`` with the format text ``fmt``.
+
+    ``keepalive`` lives as long as the memoryview and every view derived from it.
+    The layout must have elements (a NULL ``base`` is refused).
+    """
+    return _capi.memoryview_over(
+        base + layout.offset,
+        itemsize=layout.itemsize,
+        fmt=fmt,
+        shape=layout.shape,
+        strides=layout.strides,
+        suboffsets=layout.suboffsets,
+        readonly=readonly,
+        keepalive=keepalive,
+        length=layout.nbytes,
+    )
+
+
+def _at_origin(layout: Layout) -> Layout:
+    return Layout._make(layout.itemsize, layout.shape, layout.strides, layout.suboffsets, 0)
+
+
+def _resolve_order(layout: Layout, order: str) -> Literal["C", "F"]:
+    """``'C'`` or ``'F'``: ``'A'`` is Fortran for Fortran- but not C-contiguous layouts."""
+    if order not in _ORDERS:
+        raise ValueError("order must be 'C', 'F' or 'A'")
+    if order == "A":
+        return "F" if layout.is_f_contiguous() and not layout.is_c_contiguous() else "C"
+    return "F" if order == "F" else "C"
+
+
+def _simplified_in(layout: Layout, order: str) -> Layout:
+    """The simplified direct layout whose C order is ``layout``'s ``order`` order."""
+    return (layout.transpose() if order == "F" else layout).simplified()
+
+
+def gather(base: int, layout: Layout, order: str = "C") -> bytes:
+    """The bytes of every element, contiguous in ``order`` (``'C'``, ``'F'`` or ``'A'``).
+
+    ``'A'`` is Fortran order for Fortran- but not C-contiguous layouts, else C.
+    """
+    order = _resolve_order(layout, order)
+    nbytes = layout.nbytes
+    if nbytes == 0:
+        return b""
+    if not layout.is_indirect:
+        simple = _simplified_in(layout, order)
+        if _is_dense(simple):
+            return _capi.string_at(base + simple.offset, nbytes)
+        if simple.itemsize == 1:
+            stepped = _gather_stepped(base, simple)
+            if stepped is not None:
+                return stepped
+    view = builtin_view(base, layout, _opaque_format(layout.itemsize))
+    try:
+        return view.tobytes(order)
+    finally:
+        view.release()
+
+
+def _is_dense(simple: Layout) -> bool:
+    """A simplified layout whose elements are one run of bytes from its offset."""
+    return not simple.shape or (len(simple.shape) == 1 and simple.strides[0] == simple.itemsize)
+
+
+def _stepped(blob: Any, start: int, step: int, count: int) -> bytes:
+    """``count`` bytes of ``blob`` from ``start`` every ``step`` (step may be negative)."""
+    if step == 0:
+        one: bytes = blob[start : start + 1]
+        return one * count
+    stop = start + step * count
+    run: bytes = blob[start : (stop if stop >= 0 else None) : step]
+    return run
+
+
+def _gather_stepped(base: int, simple: Layout) -> bytes | None:
+    """C-order gather of a simplified 1-byte layout by stepped slicing of its extent.
+
+    None when the rows are too short for this to beat the builtin's per-item copy.
+    """
+    nbytes = simple.nbytes
+    lo, hi = simple.extent()
+    shape, strides = simple.shape, simple.strides
+    origin = simple.offset - lo
+    blob = _capi.byte_window(base + lo, hi - lo)
+    if len(shape) == 1:
+        return _stepped(blob, origin, strides[0], shape[0])
+    outer = 1
+    for length in shape[:-2]:
+        outer *= length
+    rows, columns = shape[-2:]
+    if outer * min(rows, columns) * _MIN_RUN > nbytes:
+        return None
+    starts = [origin]
+    for length, stride in zip(shape[:-2], strides[:-2], strict=True):
+        starts = [start + index * stride for start in starts for index in range(length)]
+    row_stride, column_stride = strides[-2:]
+    if rows <= columns:
+        return b"".join(
+            [
+                _stepped(blob, start + row * row_stride, column_stride, columns)
+                for start in starts
+                for row in range(rows)
+            ]
+        )
+    out = bytearray(nbytes)
+    plane = rows * columns
+    for block, start in enumerate(starts):
+        at = block * plane
+        for column in range(columns):
+            out[at + column : at + plane : columns] = _stepped(
+                blob, start + column * column_stride, row_stride, rows
+            )
+    return bytes(out)
+
+
+def scatter(base: int, layout: Layout, data: Any, order: str = "C") -> None:
+    """Write contiguous ``data`` (``layout.nbytes`` bytes, in ``order``) into the elements."""
+    order = _resolve_order(layout, order)
+    nbytes = layout.nbytes
+    source = data if isinstance(data, memoryview) else memoryview(data)
+    if source.nbytes != nbytes:
+        raise ValueError(f"scatter needs {nbytes} bytes, got {source.nbytes}")
+    if nbytes == 0:
+        return
+    source = source.cast("B") if source.format != "B" or source.ndim != 1 else source
+    if not source.c_contiguous:
+        source = memoryview(source.tobytes())
+    if not layout.is_indirect:
+        simple = _simplified_in(layout, order)
+        if _is_dense(simple):
+            with _HeldAddress(source) as address:
+                _capi.memmove(base + simple.offset, address, nbytes)
+            return
+    with _HeldAddress(source) as address:
+        _capi.from_contiguous(
+            base + layout.offset,
+            itemsize=layout.itemsize,
+            shape=layout.shape,
+            strides=layout.strides,
+            suboffsets=layout.suboffsets,
+            source=address,
+            length=nbytes,
+            order=order,
+        )
+
+
+class _HeldAddress:
+    """The address of a contiguous buffer, held (exported) for the ``with`` block."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, source: Any) -> None:
+        self._raw = _capi.RawBuffer(source, 0)
+
+    def __enter__(self) -> int:
+        address = self._raw.read().buf
+        return address or 0
+
+    def __exit__(self, *exc: object) -> None:
+        self._raw.release()
+
+
+def copy(dst_base: int, dst: Layout, src_base: int, src: Layout) -> None:
+    """Copy the elements of ``src`` onto those of ``dst`` (same shape and itemsize).
+
+    Overlapping memory is handled: the source is read whole before anything is written.
+    """
+    if dst.shape != src.shape or dst.itemsize != src.itemsize:
+        raise ValueError(f"copy between different layouts: {dst!r} and {src!r}")
+    scatter(dst_base, dst, gather(src_base, src))
+
+
+# --- values -------------------------------------------------------------------
+
+
+def nest(flat: Sequence[Any], shape: Sequence[int]) -> Any:
+    """``flat`` (C order) as nested lists of ``shape``; ``()`` gives the one item."""
+    if not shape:
+        return flat[0]
+    if 0 in shape:
+        return _empty_nest(shape)
+    items: Any = flat if isinstance(flat, list) else list(flat)
+    for length in reversed(shape[1:]):
+        items = list(map(list, zip(*repeat(iter(items), length), strict=False)))
+    return items
+
+
+def _empty_nest(shape: Sequence[int]) -> list[Any]:
+    if shape[0] == 0:
+        return []
+    inner = shape[1:]
+    return [_empty_nest(inner) for _ in range(shape[0])]
+
+
+def tolist(base: int, layout: Layout, fmt: Format) -> Any:
+    """The elements as nested lists of Python values (the item itself for 0-d)."""
+    if layout.nitems == 0:
+        return _empty_nest(layout.shape)
+    code = fmt.native_equivalent
+    if code is not None:
+        view = builtin_view(base, layout, code)
+        try:
+            return view.tolist()
+        finally:
+            view.release()
+    return nest(fmt.unpack(gather(base, layout)), layout.shape)
+
+
+def read_item(address: int, fmt: Format) -> Any:
+    """The item at ``address``."""
+    return fmt.unpack_one(_capi.string_at(address, fmt.itemsize))
+
+
+def write_item(address: int, fmt: Format, value: Any) -> None:
+    """Pack ``value`` into the item at ``address`` (nothing is written if packing fails)."""
+    _capi.write_bytes(address, fmt.pack_one(value))
