@@ -1,0 +1,94 @@
+"""Benchmarks: bufferkit against the builtin memoryview, NumPy and C ``_testbuffer``.
+
+Run ``python benchmarks/run.py [NAME-SUBSTRING ...]``. Every case times bufferkit
+and its references side by side in this one process (best of several repeats of
+an auto-ranged loop) and prints a table of the ratios; a case with a target
+(``ours / reference <= limit``) is marked ``ok`` or ``MISSED``. The exit status is
+1 if any target was missed. References that are not installed are skipped.
+"""
+
+from __future__ import annotations
+
+import sys
+import timeit
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+Timed = Callable[[], object]
+
+
+@dataclass
+class Case:
+    """One measurement: ``setup()`` returns bufferkit's callable and the references'."""
+
+    name: str
+    setup: Callable[[], tuple[Timed, dict[str, Timed]]]
+    target: tuple[str, float] | None = None  # (reference, maximum ratio ours/reference)
+    note: str = field(default="")
+
+
+def best_time(call: Timed, repeats: int = 7) -> float:
+    """Seconds per call: the best of ``repeats`` auto-ranged loops."""
+    timer = timeit.Timer(call)
+    number, _ = timer.autorange()
+    return min(timer.repeat(repeat=repeats, number=number)) / number
+
+
+def _format_seconds(seconds: float) -> str:
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:7.2f} {unit}"
+    return f"{seconds / 1e-9:7.1f} ns"
+
+
+def run(cases: Iterable[Case], out: Callable[[str], None] = print) -> bool:
+    """Time every case, print the table, return True if every target was met."""
+    all_met = True
+    out(f"{'case':<44} {'bufferkit':>11}  {'reference':<26} {'ratio':>7}  target")
+    for case in cases:
+        try:
+            ours, references = case.setup()
+        except ImportError as missing:
+            out(f"{case.name:<44} skipped: {missing}")
+            continue
+        mine = best_time(ours)
+        first = True
+        for ref_name, reference in references.items():
+            theirs = best_time(reference)
+            ratio = mine / theirs
+            verdict = ""
+            if case.target is not None and case.target[0] == ref_name:
+                met = ratio <= case.target[1]
+                all_met &= met
+                verdict = f"<= {case.target[1]:<5} {'ok' if met else 'MISSED'}"
+            label = case.name if first else ""
+            timing = _format_seconds(mine) if first else ""
+            shown = f"{ref_name} {_format_seconds(theirs).strip()}"
+            out(f"{label:<44} {timing:>11}  {shown:<26} {ratio:7.2f}  {verdict}")
+            first = False
+        if case.note:
+            out(f"    {case.note}")
+    return all_met
+
+
+def all_cases() -> list[Case]:
+    """Every module ``cases_*.py`` beside this file contributes its ``CASES``."""
+    import importlib
+
+    cases: list[Case] = []
+    for path in sorted(Path(__file__).resolve().parent.glob("cases_*.py")):
+        module = importlib.import_module(path.stem)
+        cases.extend(module.CASES)
+    return cases
+
+
+def main(argv: list[str]) -> int:
+    chosen = [case for case in all_cases() if not argv or any(a in case.name for a in argv)]
+    return 0 if run(chosen) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
