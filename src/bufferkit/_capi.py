@@ -13,6 +13,11 @@ Invariants:
   on the layout of CPython's ``_PyManagedBufferObject``; it is verified on a probe
   at import, and where the check fails the keepalive is kept forever instead
   (a leak, never a dangling pointer).
+- ``set_memoryview_flags`` writes the contiguity and indirect flags a builtin
+  memoryview's own getbuffer checks (``PyMemoryViewObject.flags``); its offset is
+  verified on probes at import (else nothing is written). It only makes changes
+  that cannot lead to an out-of-bounds access: contiguity is added only to a view
+  without bytes, and the indirect flag is cleared only where no suboffset is >= 0.
 - Pure-Python (PEP 688) exporters are reached through a ``_buffer_wrapper`` in
   ``Py_buffer.obj``; ``unwrap_exporter`` returns the real exporter.
 """
@@ -39,6 +44,7 @@ __all__ = [
     "object_at",
     "read_pointer",
     "refcount",
+    "set_memoryview_flags",
     "string_at",
     "unwrap_exporter",
     "write_bytes",
@@ -415,6 +421,72 @@ def memoryview_from_memory(address: int, size: int, *, readonly: bool) -> memory
     return _FromMemory(address, size, _PyBUF_READ if readonly else _PyBUF_WRITE)  # type: ignore[no-any-return]
 
 
+# --- the builtin memoryview's own flags ------------------------------------------
+
+_MV_FLAGS_OFFSET = _VAR_HEAD + 2 * POINTER_SIZE  # after mbuf and hash
+_MV_RELEASED, _MV_C, _MV_FORTRAN, _MV_SCALAR, _MV_PIL = 0x1, 0x2, 0x4, 0x8, 0x10
+_MV_LAYOUT_BITS = _MV_C | _MV_FORTRAN | _MV_PIL
+
+
+def _flags_field(mv: memoryview) -> ctypes.c_int:
+    return ctypes.c_int.from_address(id(mv) + _MV_FLAGS_OFFSET)
+
+
+def _probe_flags_layout() -> bool:
+    """True if ``_flags_field`` reads the flags CPython computed for known views."""
+    data = bytearray(4)
+    block = ctypes.create_string_buffer(16)
+    view, _arrays = _fill(ctypes.addressof(block), 1, True, b"B", (2,), (8,), (0,), 2)
+    indirect = _FromBuffer(ctypes.byref(view))
+    released = memoryview(data)
+    released.release()
+    expected = [
+        (memoryview(data), _MV_C | _MV_FORTRAN),
+        (memoryview(data)[::2], 0),
+        (memoryview(data)[::4], _MV_C | _MV_FORTRAN),
+        (memoryview(data)[:1].cast("B", ()), _MV_SCALAR | _MV_C | _MV_FORTRAN),
+        (indirect, _MV_PIL),
+        (released, _MV_RELEASED | _MV_C | _MV_FORTRAN),
+    ]
+    try:
+        return all(_flags_field(mv).value == flags for mv, flags in expected)
+    finally:
+        indirect.release()
+
+
+_CAN_SET_FLAGS = _probe_flags_layout()
+
+
+def set_memoryview_flags(
+    mv: memoryview, *, c_contiguous: bool, f_contiguous: bool, indirect: bool
+) -> bool:
+    """Set the C, Fortran and indirect (PIL) flags of ``mv``'s own getbuffer checks.
+
+    Returns False (and changes nothing) where the flags field could not be located.
+    Raises ValueError for a change that could expose memory: adding contiguity to
+    a view with bytes, or clearing the indirect flag while a suboffset is >= 0.
+    """
+    if not _CAN_SET_FLAGS:
+        return False
+    field = _flags_field(mv)
+    old = field.value
+    new = old & ~_MV_LAYOUT_BITS
+    new |= (_MV_C if c_contiguous else 0) | (_MV_FORTRAN if f_contiguous else 0)
+    new |= _MV_PIL if indirect else 0
+    added = new & ~old
+    if added & (_MV_C | _MV_FORTRAN) and mv.nbytes:
+        raise ValueError("contiguity can only be added to a memoryview without bytes")
+    if old & _MV_PIL and not indirect and any(s >= 0 for s in mv.suboffsets or ()):
+        raise ValueError("the indirect flag of a view that follows pointers must stay")
+    field.value = new
+    return True
+
+
 def describe() -> dict[str, Any]:
     """Facts about this interpreter's C API bridge (for diagnostics)."""
-    return {"owns_keepalive": _CAN_OWN, "pointer_size": POINTER_SIZE, "max_ndim": MAX_NDIM}
+    return {
+        "owns_keepalive": _CAN_OWN,
+        "sets_memoryview_flags": _CAN_SET_FLAGS,
+        "pointer_size": POINTER_SIZE,
+        "max_ndim": MAX_NDIM,
+    }

@@ -1,0 +1,1059 @@
+"""NDArray: the reference exporter, with the semantics of CPython's ``_testbuffer.ndarray``.
+
+An ``NDArray`` is built from a flat list of items (``shape``, byte ``strides``,
+``offset``, a ``struct`` ``format`` and ``ND_*`` flags), or over another exporter
+(a re-exporter, "consumer" in ``_testbuffer.c``, with ``getbuf`` request flags).
+It exports through PEP 688 what ``_testbuffer`` exports: the same fields, the
+same refusals, the same messages.
+
+Invariants:
+- An NDArray is a stack of bases (``_Base``, C's ``ndbuf_t``); the head is what
+  every attribute, method and new export sees. Only an original exporter has
+  more than one (``push``/``pop``); a re-exporter's structure is immutable.
+- An original exporter owns its storage: one zero-filled ``_capi.Memory`` block
+  per base, the items packed one after another from its start. The requested
+  layout is verified with ``Layout.verify`` (strides aligned to the itemsize,
+  every reachable byte inside the block) before the block is used. An ``ND_PIL``
+  base's pointer table is written from that verified layout and the indirect
+  layout is verified against the whole block, so both levels stay inside it.
+- A re-exporter holds exactly one getbuffer on its exporter (a ``_Lease``) and
+  trusts the layout reported, as every consumer must; indexing and slicing make
+  new re-exporters of this array whose layouts are checked to lie inside it. A
+  lease is released exactly once: when the last of the NDArray and the views
+  exported from it goes, or at once when construction fails.
+- ``__buffer__`` applies ``_testbuffer``'s request rules and messages first, then
+  returns a fresh builtin memoryview over the head's layout whose managed buffer
+  keeps the storage (or lease) alive. That memoryview's own contiguity flags are
+  set to ``_testbuffer``'s answer (``PyBuffer_IsContiguous``), so CPython's
+  getbuffer on it grants exactly what was granted here. Each export is counted
+  on its base until ``__release_buffer__`` or the memoryview's death, whichever
+  comes first, never twice.
+- Without ``ND_VAREXPORT``, ``push``/``pop`` refuse while the head is exported;
+  with it, ``push`` goes on and an exported base stays, unchanged, until its
+  last export is released (then it is dropped, unless it is the head).
+- Contiguity decisions use the real layout: flag bits a caller forges
+  (``ND_SCALAR``, the internal C bit) show in ``flags`` but grant nothing.
+- Bulk work goes through ``engine`` and ``Format`` (one struct call for all
+  items; the builtin memoryview for ``tolist``); per-item Python code runs only
+  for items that are not plain values of the format, and to find the item that
+  made packing fail.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import itertools
+import operator
+import struct
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Final, SupportsIndex, cast
+
+from . import _capi, engine
+from .flags import (
+    BufferFlags,
+    wants_any_contiguous,
+    wants_c_contiguous,
+    wants_f_contiguous,
+    wants_format,
+    wants_indirect,
+    wants_shape,
+    wants_strides,
+    wants_writable,
+)
+from .formats import Format
+from .layout import Layout, c_strides, f_strides
+from .managed import BufferInfo
+
+__all__ = [
+    "ND_FORTRAN",
+    "ND_GETBUF_FAIL",
+    "ND_GETBUF_UNDEFINED",
+    "ND_MAX_NDIM",
+    "ND_PIL",
+    "ND_REDIRECT",
+    "ND_SCALAR",
+    "ND_VAREXPORT",
+    "ND_WRITABLE",
+    "NDArray",
+    "adjust_indices",
+    "as_ssize_t",
+    "buffer_is_contiguous",
+    "unpack_slice",
+]
+
+ND_MAX_NDIM: Final = 128
+ND_VAREXPORT: Final = 0x001
+ND_WRITABLE: Final = 0x002
+ND_FORTRAN: Final = 0x004
+ND_SCALAR: Final = 0x008
+ND_PIL: Final = 0x010
+ND_REDIRECT: Final = 0x020
+ND_GETBUF_FAIL: Final = 0x040
+ND_GETBUF_UNDEFINED: Final = 0x080
+_ND_C: Final = 0x100  # internal: C-contiguous
+_ND_OWN_ARRAYS: Final = 0x200  # internal: a slice (its shape and strides are its own)
+_GETBUF_UNUSED: Final = 0x10000  # _testbuffer.c's PyBUF_UNUSED: "no getbuf given"
+
+_SSIZE_BITS: Final = 8 * _capi.POINTER_SIZE
+_SSIZE_MAX: Final = (1 << (_SSIZE_BITS - 1)) - 1
+_SSIZE_MIN: Final = -_SSIZE_MAX - 1
+_INT_MAX: Final = 2**31 - 1
+_NOT_CONTIGUOUS: Final = "ndarray is not C-contiguous"
+_IMMUTABLE: Final = "structure of re-exporting object is immutable"
+_EMPTY = _capi.Memory(1)  # the address exported for a re-export without memory
+
+
+# --- C argument conversions -------------------------------------------------------
+
+
+def _index(value: object) -> int:
+    """``operator.index``: the ``TypeError`` for a non-integer comes from it."""
+    return operator.index(cast(SupportsIndex, value))
+
+
+def _c_int(value: object) -> int:
+    """``PyArg_Parse`` "i": an index that fits a C ``int``."""
+    number = _index(value)
+    if number > _INT_MAX:
+        raise OverflowError("signed integer is greater than maximum")
+    if number < -_INT_MAX - 1:
+        raise OverflowError("signed integer is less than minimum")
+    return number
+
+
+def _check_ssize(number: int) -> int:
+    if not _SSIZE_MIN <= number <= _SSIZE_MAX:
+        raise OverflowError("Python int too large to convert to C ssize_t")
+    return number
+
+
+def _c_ssize(value: object) -> int:
+    """``PyArg_Parse`` "n": an index that fits a ``Py_ssize_t``."""
+    return _check_ssize(_index(value))
+
+
+def as_ssize_t(value: object) -> int:
+    """``PyLong_AsSsize_t``: an ``int`` (no ``__index__``) that fits a ``Py_ssize_t``."""
+    if not isinstance(value, int):
+        raise TypeError("an integer is required")
+    return _check_ssize(int(value))
+
+
+def _wrap(number: int) -> int:
+    """``number`` wrapped to a ``Py_ssize_t`` as C's two's complement arithmetic does."""
+    return (number - _SSIZE_MIN) % (1 << _SSIZE_BITS) + _SSIZE_MIN
+
+
+def _list_or_tuple(value: object, name: str) -> Sequence[Any]:
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(f"{name} must be a list or a tuple")
+    return value
+
+
+def _ssize_elements(values: Sequence[Any], name: str) -> tuple[int, ...]:
+    """``seq_as_ssize_array``: each element an ``int`` fitting a ``Py_ssize_t``."""
+    result = []
+    for value in values:
+        if not isinstance(value, int):
+            raise ValueError(f"elements of {name} must be integers")
+        number = _check_ssize(int(value))
+        if name == "shape" and number < 0:
+            raise ValueError("elements of shape must be integers >= 0")
+        result.append(number)
+    return tuple(result)
+
+
+# --- slices as C sees them --------------------------------------------------------
+
+
+def _slice_index(value: object) -> int:
+    """``_PyEval_SliceIndex``: an ``__index__`` clamped to the ``Py_ssize_t`` range."""
+    if not hasattr(type(value), "__index__"):
+        raise TypeError("slice indices must be integers or None or have an __index__ method")
+    return min(max(_index(value), _SSIZE_MIN), _SSIZE_MAX)
+
+
+def unpack_slice(key: slice) -> tuple[int, int, int]:
+    """``PySlice_Unpack``: (start, stop, step) clamped to ``Py_ssize_t``, step != 0."""
+    step = 1 if key.step is None else _slice_index(key.step)
+    if step == 0:
+        raise ValueError("slice step cannot be zero")
+    step = max(step, -_SSIZE_MAX)
+    first, last = (_SSIZE_MAX, _SSIZE_MIN) if step < 0 else (0, _SSIZE_MAX)
+    start = first if key.start is None else _slice_index(key.start)
+    stop = last if key.stop is None else _slice_index(key.stop)
+    return start, stop, step
+
+
+def _adjust_bound(bound: int, length: int, step: int) -> int:
+    if bound < 0:
+        bound = _wrap(bound + length)
+        if bound < 0:
+            bound = -1 if step < 0 else 0
+    elif bound >= length:
+        bound = length - 1 if step < 0 else length
+    return bound
+
+
+def _c_div(numerator: int, denominator: int) -> int:
+    quotient = abs(numerator) // abs(denominator)
+    return quotient if (numerator >= 0) == (denominator > 0) else -quotient
+
+
+def adjust_indices(length: int, start: int, stop: int, step: int) -> tuple[int, int, int]:
+    """``PySlice_AdjustIndices``: (start, stop, slice length) for a sequence of ``length``."""
+    start = _adjust_bound(start, length, step)
+    stop = _adjust_bound(stop, length, step)
+    count = 0
+    if step < 0 and stop < start:
+        count = _c_div(_wrap(start - stop - 1), -step) + 1
+    elif step > 0 and start < stop:
+        count = _c_div(_wrap(stop - start - 1), step) + 1
+    return start, stop, count
+
+
+# --- contiguity of Py_buffer fields ----------------------------------------------
+
+
+def _shape_of(length: int, itemsize: int, shape: Sequence[int] | None) -> tuple[int, ...]:
+    """The shape, or the one dimension a ``Py_buffer`` without shape has."""
+    return tuple(shape) if shape is not None else (length // itemsize,)
+
+
+def buffer_is_contiguous(
+    length: int,
+    itemsize: int,
+    shape: Sequence[int] | None,
+    strides: Sequence[int] | None,
+    suboffsets: Sequence[int] | None,
+    order: str,
+) -> bool:
+    """``PyBuffer_IsContiguous`` on the fields of a ``Py_buffer`` (None for NULL)."""
+    if suboffsets is not None or order not in ("C", "F", "A"):
+        return False
+    if length == 0:
+        return True
+    dims = _shape_of(length, itemsize, shape)
+    if strides is None:  # C-contiguous by definition
+        c_ok, f_ok = True, sum(1 for extent in dims if extent > 1) <= 1
+    else:
+        layout = Layout._make(itemsize, dims, tuple(strides), None, 0)
+        c_ok, f_ok = layout.is_c_contiguous(), layout.is_f_contiguous()
+    return {"C": c_ok, "F": f_ok, "A": c_ok or f_ok}[order]
+
+
+# --- items: struct formats, packed in bulk ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Codec:
+    """How items of one struct format are packed: ``nmemb`` values per item."""
+
+    text: str | bytes
+    packer: struct.Struct
+    nmemb: int
+
+
+@lru_cache(maxsize=512)
+def _codec(text: str | bytes) -> _Codec:
+    packer = struct.Struct(text)
+    return _Codec(text, packer, len(packer.unpack(bytes(packer.size))))
+
+
+def _pack_in_bulk(codec: _Codec, items: Sequence[Any]) -> bytes | None:
+    """All items by ``Format.pack`` (one struct call); None if anything fails."""
+    try:
+        return Format(codec.text).pack(items)
+    except (struct.error, TypeError, ValueError, OverflowError, NotImplementedError):
+        return None  # the caller finds the first bad item, and its exact error
+
+
+_PLAIN_VALUES: Final = frozenset({int, float, bytes, bool})
+_SEQUENCES: Final = frozenset({list, tuple})
+_MISMATCH: Final = "mismatch between initializer element and format string"
+
+
+def _all_plain(codec: _Codec, items: Sequence[Any]) -> bool:
+    """True when every item is what the format packs directly (checked in C loops)."""
+    kinds = set(map(type, items))
+    if codec.nmemb == 1:
+        return kinds <= _PLAIN_VALUES
+    return kinds <= _SEQUENCES and set(map(len, items)) <= {codec.nmemb}
+
+
+def _item_values(codec: _Codec, item: Any) -> Sequence[Any]:
+    """The struct arguments of one item, by ``_testbuffer``'s rules."""
+    if codec.nmemb == 1 and isinstance(item, (bytes, int, float)):
+        return (item,)
+    if isinstance(item, (list, tuple)) and len(item) == codec.nmemb:
+        return item
+    raise ValueError(_MISMATCH)
+
+
+def _pack_items(codec: _Codec, items: Sequence[Any]) -> bytes:
+    """The items packed one after another, as ``_testbuffer``'s ``pack_from_list``."""
+    if _all_plain(codec, items):
+        packed = _pack_in_bulk(codec, items)
+        if packed is not None:
+            return packed
+    out = bytearray(len(items) * codec.packer.size)
+    for index, item in enumerate(items):
+        codec.packer.pack_into(out, index * codec.packer.size, *_item_values(codec, item))
+    return bytes(out)
+
+
+def _pack_single(fmt: str, itemsize: int, value: Any) -> bytes:
+    """One item packed into ``itemsize`` bytes: only the format's own bytes are kept."""
+    codec = _codec(fmt)
+    out = bytearray(itemsize)
+    codec.packer.pack_into(out, 0, *_item_values(codec, value))
+    return bytes(out[: codec.packer.size])
+
+
+# --- bases --------------------------------------------------------------------------
+
+
+class _Lease:
+    """One getbuffer on an exporter, released exactly once: by ``release`` or when
+    the last holder (an NDArray, a memoryview exported from one) lets it go."""
+
+    __slots__ = ("__weakref__", "_finalizer", "info")
+
+    def __init__(self, obj: object, flags: int) -> None:
+        raw = _capi.RawBuffer(obj, flags)  # raises what the exporter raised
+        try:
+            self.info = BufferInfo.from_raw(raw.read())
+        except BaseException:
+            raw.release()
+            raise
+        self._finalizer = weakref.finalize(self, raw.release)
+        self._finalizer.atexit = False
+
+    def release(self) -> None:
+        """Release now: only on a failure path, before anything was exported from it."""
+        self._finalizer()
+
+
+@dataclass(eq=False, slots=True)
+class _Base:
+    """One ``Py_buffer`` an NDArray exports (C's ``ndbuf_t``): ``None`` fields are NULL."""
+
+    buf: int
+    length: int
+    itemsize: int
+    readonly: bool
+    fmt: str | None
+    ndim: int
+    shape: tuple[int, ...] | None
+    strides: tuple[int, ...] | None
+    suboffsets: tuple[int, ...] | None
+    flags: int
+    offset: int
+    owner: object  # keeps the memory alive: a _capi.Memory or a _Lease
+    obj: object = None
+    exports: int = 0
+
+    def layout(self) -> Layout:
+        """The layout relative to ``buf`` (missing shape or strides reconstructed)."""
+        shape = () if self.ndim == 0 else _shape_of(self.length, self.itemsize, self.shape)
+        strides = self.strides if self.strides is not None else c_strides(shape, self.itemsize)
+        return Layout._make(self.itemsize, shape, strides, self.suboffsets, 0)
+
+    def is_contiguous(self, order: str) -> bool:
+        return buffer_is_contiguous(
+            self.length, self.itemsize, self.shape, self.strides, self.suboffsets, order
+        )
+
+    def derived_flags(self) -> int:
+        """``init_flags``: what the structure says about itself."""
+        flags = ND_SCALAR if self.ndim == 0 else 0
+        flags |= ND_PIL if self.suboffsets is not None else 0
+        flags |= _ND_C if self.is_contiguous("C") else 0
+        return flags | (ND_FORTRAN if self.is_contiguous("F") else 0)
+
+    def view(self, readonly: bool) -> memoryview:
+        """A builtin memoryview of exactly these fields that keeps the memory alive."""
+        shape = self.shape if self.ndim != 0 else ()
+        return _capi.memoryview_over(
+            self.buf or _EMPTY.address,
+            itemsize=self.itemsize,
+            fmt=self.fmt or "B",
+            shape=shape,
+            strides=self.strides,
+            suboffsets=self.suboffsets,
+            readonly=readonly,
+            keepalive=self.owner,
+            length=self.length,
+        )
+
+
+def _consumer_base(info: BufferInfo, owner: object, flags: int) -> _Base:
+    """``ndarray_init_staticbuf``: the exporter's fields, flags from its writability only."""
+    return _Base(
+        buf=info.buf or 0,
+        length=info.len,
+        itemsize=info.itemsize,
+        readonly=info.readonly,
+        fmt=info.format,
+        ndim=info.ndim,
+        shape=info.shape,
+        strides=info.strides,
+        suboffsets=info.suboffsets,
+        flags=(0 if info.readonly else ND_WRITABLE) | flags,
+        offset=-1,
+        owner=owner,
+        obj=info.obj,
+    )
+
+
+def _given_strides(strides: object, ndim: int, flags: int) -> Sequence[Any] | None:
+    if strides is None:
+        return None
+    values = _list_or_tuple(strides, "strides")
+    if not values:
+        return None
+    if flags & ND_FORTRAN:
+        raise TypeError("ND_FORTRAN cannot be used together with strides")
+    if len(values) != ndim:
+        raise ValueError("len(shape) != len(strides)")
+    return values
+
+
+def _check_offset(offset: int, itemsize: int, length: int) -> None:
+    if offset % itemsize:
+        raise ValueError("offset must be a multiple of itemsize")
+    if offset < 0 or offset + itemsize > length:
+        raise ValueError("offset out of bounds")
+
+
+def _verify_structure(direct: Layout, length: int) -> None:
+    """``verify_structure``: aligned strides, every reachable byte in the block."""
+    if any(stride % direct.itemsize for stride in direct.strides):
+        raise ValueError("strides must be a multiple of itemsize")
+    try:
+        direct.verify(length)
+    except ValueError:
+        raise ValueError("invalid combination of buffer, shape and strides") from None
+
+
+def _owned_base(
+    items: object, shape: object, strides: object, offset: int, fmt: Any, flags: int
+) -> _Base:
+    """``init_ndbuf``: a new base over its own memory, every check in C's order."""
+    shape_values = _list_or_tuple(shape, "shape")
+    ndim = len(shape_values)
+    if ndim > ND_MAX_NDIM:
+        raise ValueError(f"ndim must not exceed {ND_MAX_NDIM}")
+    stride_values = _given_strides(strides, ndim, flags)
+    itemsize = struct.calcsize(fmt)
+    if itemsize == 0:
+        raise ValueError("itemsize must not be zero")
+    values = (items,) if ndim == 0 else _list_or_tuple(items, "items")
+    if not values:
+        raise ValueError("initializer list or tuple must not be empty")
+    length = len(values) * itemsize
+    _check_offset(offset, itemsize, length)
+    memory = _capi.Memory(length)
+    _capi.write_bytes(memory.address, _pack_items(_codec(fmt), values))
+    if not isinstance(fmt, str):
+        raise TypeError("bad argument type for built-in operation")
+    base = _Base(
+        buf=memory.address + offset,
+        length=itemsize,
+        itemsize=itemsize,
+        readonly=not flags & ND_WRITABLE,
+        fmt=str(fmt),
+        ndim=ndim,
+        shape=None,
+        strides=None,
+        suboffsets=None,
+        flags=flags,
+        offset=offset,
+        owner=memory,
+    )
+    if ndim == 0:
+        return _scalar_structure(base)
+    shape_t = _ssize_elements(shape_values, "shape")
+    if stride_values is not None:
+        strides_t = _ssize_elements(stride_values, "strides")
+    else:
+        strides_t = (f_strides if flags & ND_FORTRAN else c_strides)(shape_t, itemsize)
+    direct = Layout._make(itemsize, shape_t, strides_t, None, offset)
+    _verify_structure(direct, length)
+    base.shape, base.strides, base.length = shape_t, strides_t, direct.nbytes
+    base.flags |= base.derived_flags()
+    return _to_pil(base, memory, direct) if flags & ND_PIL else base
+
+
+def _scalar_structure(base: _Base) -> _Base:
+    if base.flags & ND_PIL:
+        raise TypeError("ndim = 0 cannot be used in conjunction with ND_PIL")
+    base.flags |= ND_SCALAR | _ND_C | ND_FORTRAN
+    return base
+
+
+def _pointer_table_size(rows: int) -> int:
+    size = rows * _capi.POINTER_SIZE
+    return 8 * ((size + 7) // 8)
+
+
+def _to_pil(base: _Base, data: _capi.Memory, direct: Layout) -> _Base:
+    """``init_suboffsets``: the same elements reached through a table of row pointers.
+
+    The block gets the table in front of the data; row ``i`` of the first dimension
+    is reached by a pointer and ``suboffsets[0]``, the other dimensions directly.
+    """
+    shape, strides = direct.shape, direct.strides
+    table = _pointer_table_size(shape[0])
+    memory = _capi.Memory(table + data.size)
+    _capi.memmove(memory.address + table, data.address, data.size)
+    lowest, suboffset0 = 0, 0
+    for dim, (extent, stride) in enumerate(zip(shape, strides, strict=True)):
+        if extent == 0:
+            break
+        if stride <= 0:
+            lowest += (extent - 1) * stride
+            suboffset0 -= (extent - 1) * stride if dim else 0
+    first = memory.address + table + direct.offset + lowest
+    step = abs(strides[0])
+    rows = list(range(first, first + shape[0] * step, step)) if step else [first] * shape[0]
+    _capi.write_bytes(memory.address, struct.pack(f"{shape[0]}P", *rows))
+    pointer_stride = -_capi.POINTER_SIZE if strides[0] < 0 else _capi.POINTER_SIZE
+    start = (shape[0] - 1) * _capi.POINTER_SIZE if strides[0] < 0 else 0
+    suboffsets = (suboffset0,) + (-1,) * (len(shape) - 1)
+    first_level = (pointer_stride, *strides[1:])
+    indirect = Layout._make(direct.itemsize, shape, first_level, suboffsets, start)
+    indirect.verify(memory.size)
+    base.buf, base.owner, base.offset = memory.address + start, memory, 0
+    base.strides, base.suboffsets = indirect.strides, suboffsets
+    base.flags &= ~(_ND_C | ND_FORTRAN)
+    return base
+
+
+# --- requests -----------------------------------------------------------------------
+
+
+def _check_request(base: _Base, flags: int) -> None:
+    """``ndarray_getbuf``'s refusals, in its order and with its messages."""
+    if base.ndim != 0 and (
+        (wants_shape(flags) and base.shape is None)
+        or (wants_strides(flags) and base.strides is None)
+    ):
+        raise BufferError("re-exporter does not provide format, shape or strides")
+    if base.flags & ND_GETBUF_FAIL:
+        raise BufferError("ND_GETBUF_FAIL: forced test exception")
+    if wants_writable(flags) and base.readonly:
+        raise BufferError("ndarray is not writable")
+    c_ok, f_ok = base.is_contiguous("C"), base.is_contiguous("F")
+    if wants_c_contiguous(flags) and not c_ok:
+        raise BufferError(_NOT_CONTIGUOUS)
+    if wants_f_contiguous(flags) and not f_ok:
+        raise BufferError("ndarray is not Fortran contiguous")
+    if wants_any_contiguous(flags) and not (c_ok or f_ok):
+        raise BufferError("ndarray is not contiguous")
+    if not wants_indirect(flags) and base.flags & ND_PIL:
+        raise BufferError("ndarray cannot be represented without suboffsets")
+    if not wants_strides(flags) and not c_ok:
+        raise BufferError(_NOT_CONTIGUOUS)
+    if not wants_shape(flags) and wants_format(flags):
+        raise BufferError("ndarray: cannot cast to unsigned bytes if the format flag is present")
+
+
+def _exported_view(base: _Base, indirect: bool) -> memoryview:
+    """The memoryview handed to CPython, its own getbuffer flags set to ours."""
+    view = base.view(base.readonly)
+    empty = view.nbytes == 0
+    _capi.set_memoryview_flags(
+        view,
+        c_contiguous=base.is_contiguous("C") and (empty or view.c_contiguous),
+        f_contiguous=base.is_contiguous("F") and (empty or view.f_contiguous),
+        indirect=indirect,
+    )
+    return view
+
+
+# --- element access -------------------------------------------------------------
+
+
+def _row_pointer(base: _Base, index: int) -> int:
+    """``ptr_from_index``: the address of row ``index`` of the first dimension."""
+    layout = base.layout()
+    count = layout.shape[0]
+    position = index + count if index < 0 else index
+    if not 0 <= position < count:
+        raise IndexError("index out of bounds")
+    pointer = base.buf + layout.strides[0] * position
+    if base.suboffsets is not None and base.suboffsets[0] >= 0:
+        pointer = _capi.read_pointer(pointer) + base.suboffsets[0]
+    return pointer
+
+
+def _checked_format(fmt: str | None) -> Format:
+    """The format of items, refused as ``struct`` refuses it (``_testbuffer`` unpacks with it)."""
+    text = fmt or "B"
+    struct.calcsize(text)
+    return Format(text)
+
+
+def _inside(outer: Layout, inner: Layout, delta: int) -> bool:
+    """True if the first-level bytes of ``inner`` (at ``delta``) lie within ``outer``'s."""
+    low, high = inner.extent()
+    if low == high:
+        return True
+    outer_low, outer_high = outer.extent()
+    return outer_low <= low + delta and high + delta <= outer_high
+
+
+class NDArray:
+    """A PEP 3118 exporter with the semantics of CPython's ``_testbuffer.ndarray``.
+
+    ``NDArray(items, shape, strides=None, offset=0, format='B', flags=0)`` packs a
+    flat list of items (one item for ``shape=[]``); ``NDArray(exporter, getbuf=...,
+    flags=0 or ND_REDIRECT)`` re-exports another object's buffer.
+    """
+
+    __slots__ = ("__weakref__", "_bases", "_consumer", "_exported", "_varexport")
+
+    _bases: list[_Base]
+
+    def __init__(
+        self,
+        obj: object,
+        shape: object = None,
+        strides: object = None,
+        offset: object = 0,
+        format: Any = "B",
+        flags: object = 0,
+        getbuf: object = _GETBUF_UNUSED,
+    ) -> None:
+        offset_n, flags_n, getbuf_n = _c_ssize(offset), _c_int(flags), _c_int(getbuf)
+        self._exported: dict[int, weakref.finalize[Any, Any]] = {}
+        self._varexport = False
+        self._consumer = shape is None and isinstance(obj, collections.abc.Buffer)
+        if self._consumer:
+            self._init_reexport(obj, strides, offset_n, format, flags_n, getbuf_n)
+        else:
+            self._init_original(obj, shape, strides, offset_n, format, flags_n, getbuf_n)
+
+    def _init_reexport(
+        self, obj: object, strides: object, offset: int, fmt: Any, flags: int, getbuf: int
+    ) -> None:
+        default_format = type(fmt) is str and fmt == "B"
+        if strides is not None or offset or not default_format or flags not in (0, ND_REDIRECT):
+            raise TypeError(
+                "construction from exporter object only takes 'obj', 'getbuf' and 'flags' arguments"
+            )
+        request = BufferFlags.FULL_RO if getbuf == _GETBUF_UNUSED else getbuf
+        lease = _Lease(obj, request)
+        base = _consumer_base(lease.info, lease, flags)
+        base.flags |= base.derived_flags()
+        self._bases = [base]
+
+    def _init_original(
+        self, items: object, shape: object, strides: object, offset: int, fmt: Any,
+        flags: int, getbuf: int,
+    ) -> None:  # fmt: skip
+        if getbuf != _GETBUF_UNUSED:
+            raise TypeError("getbuf argument only valid for construction from exporter object")
+        if shape is None:
+            raise TypeError(
+                "shape is a required argument when constructing from list, tuple or scalar"
+            )
+        if flags & ND_VAREXPORT:
+            self._varexport = True
+            flags &= ~ND_VAREXPORT
+        self._bases = [_owned_base(items, shape, strides, offset, fmt, flags)]
+
+    @classmethod
+    def _reexport(cls, exporter: NDArray) -> NDArray:
+        """A new re-exporter of ``exporter``'s whole buffer (``PyBUF_FULL_RO``)."""
+        view = cls.__new__(cls)
+        view._exported, view._varexport, view._consumer = {}, False, True
+        lease = _Lease(exporter, BufferFlags.FULL_RO)
+        view._bases = [_consumer_base(lease.info, lease, 0)]
+        return view
+
+    # -- attributes ---------------------------------------------------------------
+
+    @property
+    def _head(self) -> _Base:
+        return self._bases[0]
+
+    @property
+    def flags(self) -> int:
+        return self._head.flags
+
+    @property
+    def offset(self) -> int:
+        return self._head.offset
+
+    @property
+    def obj(self) -> object:
+        return self._head.obj
+
+    @property
+    def nbytes(self) -> int:
+        return self._head.length
+
+    @property
+    def readonly(self) -> bool:
+        return self._head.readonly
+
+    @property
+    def itemsize(self) -> int:
+        return self._head.itemsize
+
+    @property
+    def format(self) -> str:
+        return self._head.fmt or ""
+
+    @property
+    def ndim(self) -> int:
+        return self._head.ndim
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._head.shape or ()
+
+    @property
+    def strides(self) -> tuple[int, ...]:
+        return self._head.strides or ()
+
+    @property
+    def suboffsets(self) -> tuple[int, ...]:
+        return self._head.suboffsets or ()
+
+    def _contiguity(self, order: str, bits: int) -> bool:
+        answer = self._head.is_contiguous(order)
+        if answer != bool(self._head.flags & (bits | ND_SCALAR)):
+            raise RuntimeError("results from PyBuffer_IsContiguous() and flags differ")
+        return answer
+
+    @property
+    def c_contiguous(self) -> bool:
+        return self._contiguity("C", _ND_C)
+
+    @property
+    def f_contiguous(self) -> bool:
+        return self._contiguity("F", ND_FORTRAN)
+
+    @property
+    def contiguous(self) -> bool:
+        return self._contiguity("A", _ND_C | ND_FORTRAN)
+
+    # -- the buffer protocol (PEP 688) --------------------------------------------
+
+    def __buffer__(self, flags: int, /) -> memoryview:
+        base = self._head
+        if self._consumer and base.flags & ND_REDIRECT and base.obj is not None:
+            view = self._redirected_view(base, flags)
+            self._track(view, None)
+            return view
+        _check_request(base, flags)
+        view = _exported_view(base, indirect=bool(base.flags & ND_PIL))
+        base.exports += 1
+        self._track(view, base)
+        return view
+
+    def _redirected_view(self, base: _Base, flags: int) -> memoryview:
+        """``ND_REDIRECT``: the exporter's own answer to this very request."""
+        lease = _Lease(base.obj, flags)
+        redirected = _consumer_base(lease.info, lease, 0)
+        indirect = any(s >= 0 for s in redirected.suboffsets or ())
+        return _exported_view(redirected, indirect)
+
+    def _track(self, view: memoryview, base: _Base | None) -> None:
+        """Remember an export until it is released or dies, whichever comes first."""
+        key = id(view)
+        finalizer = weakref.finalize(view, self._forget_export, key, base)
+        finalizer.atexit = False
+        self._exported[key] = finalizer
+
+    def _forget_export(self, key: int, base: _Base | None) -> None:
+        self._exported.pop(key, None)
+        if base is None:
+            return
+        base.exports -= 1
+        if base.exports == 0 and base is not self._head:
+            self._bases.remove(base)
+
+    def __release_buffer__(self, view: memoryview, /) -> None:
+        finalizer = self._exported.get(id(view))
+        if finalizer is None:
+            return
+        finalizer()
+        view.release()
+
+    # -- structure ----------------------------------------------------------------
+
+    def push(
+        self,
+        items: object,
+        shape: object,
+        strides: object = None,
+        offset: object = 0,
+        format: Any = "B",
+        flags: object = 0,
+    ) -> None:
+        """Make a new base from ``items`` the head (``ND_VAREXPORT`` allows it while exported)."""
+        offset_n, flags_n = _c_ssize(offset), _c_int(flags)
+        if flags_n & ND_VAREXPORT:
+            raise ValueError("ND_VAREXPORT flag can only be used during object creation")
+        self._check_mutable(held_ok=self._varexport)
+        self._bases.insert(0, _owned_base(items, shape, strides, offset_n, format, flags_n))
+
+    def pop(self) -> None:
+        """Drop the head base; the one below becomes the head again."""
+        self._check_mutable(held_ok=False)
+        if len(self._bases) == 1:
+            raise BufferError("list only has a single base")
+        del self._bases[0]
+
+    def _check_mutable(self, held_ok: bool) -> None:
+        if self._consumer:
+            raise BufferError(_IMMUTABLE)
+        exports = self._head.exports
+        if exports and not held_ok:
+            plural = "" if exports == 1 else "s"
+            raise BufferError(f"cannot change structure: {exports} exported buffer{plural}")
+
+    def add_suboffsets(self) -> None:
+        """Give the head all-negative suboffsets (same elements, no longer contiguous)."""
+        base = self._head
+        if base.suboffsets is not None:
+            raise TypeError("cannot add suboffsets to PIL-style array")
+        if base.strides is None:
+            raise TypeError("cannot add suboffsets to array without strides")
+        base.suboffsets = (-1,) * base.ndim
+        base.flags &= ~(_ND_C | ND_FORTRAN)
+
+    # -- values ---------------------------------------------------------------------
+
+    def _plain_layout(self) -> Layout:
+        """The head layout; beyond the builtin's 64 dimensions, a simplified equal one."""
+        layout = self._head.layout()
+        if layout.ndim > _capi.MAX_NDIM and not layout.is_indirect:
+            return layout.simplified()
+        return layout
+
+    def tolist(self) -> Any:
+        """The items as nested lists (the item itself for ndim 0)."""
+        base = self._head
+        if base.fmt is None:
+            raise ValueError("ndarray: tolist() does not support format=NULL, use tobytes()")
+        fmt = _checked_format(base.fmt)
+        layout = base.layout()
+        if layout.ndim <= _capi.MAX_NDIM:
+            return engine.tolist(base.buf, layout, fmt)
+        return engine.nest(fmt.unpack(self.tobytes()), layout.shape)
+
+    def tobytes(self) -> bytes:
+        """The bytes of all items in C order."""
+        base = self._head
+        if base.is_contiguous("C"):
+            return _capi.string_at(base.buf, base.length) if base.length else b""
+        return engine.gather(base.buf, self._plain_layout(), "C")
+
+    def memoryview_from_buffer(self) -> memoryview:
+        """A builtin memoryview made by ``PyMemoryView_FromBuffer`` from the head (no export)."""
+        base = self._head
+        exporter = base.obj
+        if self._consumer and not (isinstance(exporter, NDArray) and not exporter._consumer):
+            raise TypeError(
+                "memoryview_from_buffer(): ndarray must be original exporter or consumer "
+                "from ndarray/original exporter"
+            )
+        return base.view(base.readonly)
+
+    def __hash__(self) -> int:
+        base = self._head
+        if not base.readonly:
+            raise ValueError("cannot hash writable ndarray object")
+        if base.obj is not None:
+            hash(base.obj)
+        return hash(self.tobytes())
+
+    # -- indexing -------------------------------------------------------------------
+
+    def __getitem__(self, key: Any) -> Any:
+        base = self._head
+        if base.ndim == 0:
+            if isinstance(key, tuple) and not key:
+                return engine.read_item(base.buf, _checked_format(base.fmt))
+            if key is Ellipsis:
+                return self
+            raise TypeError("invalid indexing of scalar")
+        if hasattr(type(key), "__index__"):
+            return self._item(as_ssize_t(key))
+        view = NDArray._reexport(self)
+        try:
+            view._slice(key)
+        except BaseException:
+            view._drop()
+            raise
+        return view
+
+    def _item(self, index: int) -> Any:
+        """``ndarray_item``: an item of a 1-d array, else a re-exporter of one row."""
+        base = self._head
+        row = _row_pointer(base, index)
+        if base.ndim == 1:
+            return engine.read_item(row, _checked_format(base.fmt))
+        view = NDArray._reexport(self)
+        sub = view._head
+        assert sub.shape is not None and sub.strides is not None  # FULL_RO gave them
+        sub.buf, sub.length, sub.ndim = row, sub.length // sub.shape[0], sub.ndim - 1
+        sub.shape, sub.strides = sub.shape[1:], sub.strides[1:]
+        sub.suboffsets = sub.suboffsets[1:] if sub.suboffsets is not None else None
+        sub.flags |= sub.derived_flags()
+        return view
+
+    def _slice(self, key: Any) -> None:
+        """``ndarray_subscript``'s slicing of this fresh re-exporter, one key per dimension."""
+        base = self._head
+        whole = base.layout()
+        origin = base.buf
+        keys = key if isinstance(key, tuple) else (key,)
+        shape, strides = list(whole.shape), list(whole.strides)
+        suboffsets = list(base.suboffsets) if base.suboffsets is not None else None
+        for dim, entry in enumerate(keys):
+            if not isinstance(entry, slice):
+                raise TypeError(f'cannot index memory using "{type(entry).__name__}"')
+            if dim >= base.ndim:
+                raise TypeError(f"cannot slice {base.ndim} dimensions with {len(keys)} slices")
+            base.buf = _slice_dim(base.buf, shape, strides, suboffsets, entry, dim)
+        base.shape, base.strides = tuple(shape), tuple(strides)
+        base.suboffsets = tuple(suboffsets) if suboffsets is not None else None
+        base.length = base.layout().nbytes
+        base.flags |= _ND_OWN_ARRAYS | base.derived_flags()
+        if not _inside(whole, base.layout(), base.buf - origin):
+            raise SystemError(f"slice {key!r} would leave the array {whole!r}")
+
+    def _drop(self) -> None:
+        """Release a fresh re-exporter's lease at once (a failure path: nothing exported)."""
+        owner = self._head.owner
+        if isinstance(owner, _Lease):
+            owner.release()
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        base = self._head
+        if base.readonly:
+            raise TypeError("ndarray is not writable")
+        if base.ndim == 0:
+            if key is Ellipsis or (isinstance(key, tuple) and not key):
+                self._store(base.buf, value)
+                return
+            raise TypeError("invalid indexing of scalar")
+        if base.ndim == 1 and hasattr(type(key), "__index__"):
+            self._store(_row_pointer(base, as_ssize_t(key)), value)
+            return
+        source = _Lease(value, BufferFlags.FULL_RO)
+        try:
+            target = self[key]
+            try:
+                _copy_buffer(target._head, source.info)
+            finally:
+                target._drop()
+        finally:
+            source.release()
+
+    def __delitem__(self, key: Any) -> None:
+        if self._head.readonly:
+            raise TypeError("ndarray is not writable")
+        raise TypeError("ndarray data cannot be deleted")
+
+    def _store(self, address: int, value: Any) -> None:
+        """``pack_single``: one item packed at ``address`` (an element of the head)."""
+        base = self._head
+        _capi.write_bytes(address, _pack_single(base.fmt or "B", base.itemsize, value))
+
+
+def _slice_dim(
+    buf: int,
+    shape: list[int],
+    strides: list[int],
+    suboffsets: list[int] | None,
+    key: slice,
+    dim: int,
+) -> int:
+    """``init_slice``: slice dimension ``dim`` in place; returns the new ``buf``.
+
+    The start moves ``buf``, or the suboffset of the nearest indirect dimension
+    before ``dim`` (the pointers there lead to the rows being sliced).
+    """
+    start, stop, step = unpack_slice(key)
+    start, stop, count = adjust_indices(shape[dim], start, stop, step)
+    shift = _wrap(strides[dim] * start)
+    indirect = -1
+    if suboffsets is not None:
+        indirect = max((n for n in range(dim) if suboffsets[n] >= 0), default=-1)
+    if indirect >= 0:
+        assert suboffsets is not None
+        suboffsets[indirect] = _wrap(suboffsets[indirect] + shift)
+    else:
+        buf += shift
+    shape[dim] = count
+    strides[dim] = _wrap(strides[dim] * step)
+    return buf
+
+
+# --- slice assignment ---------------------------------------------------------------
+
+
+def _equivalent(target: _Base, source: BufferInfo) -> bool:
+    """``equiv_structure``: same format text, itemsize, ndim, and shape up to a zero."""
+    if (target.fmt or "B") != (source.format or "B") or target.itemsize != source.itemsize:
+        return False
+    source_shape = _shape_of(source.len, source.itemsize, source.shape)
+    target_shape = target.layout().shape
+    if source.ndim != target.ndim:
+        return False
+    for mine, theirs in zip(target_shape, source_shape, strict=False):
+        if mine != theirs:
+            return False
+        if mine == 0:
+            break
+    return True
+
+
+def _source_layout(source: BufferInfo) -> Layout:
+    shape = () if source.ndim == 0 else _shape_of(source.len, source.itemsize, source.shape)
+    strides = source.strides if source.strides is not None else c_strides(shape, source.itemsize)
+    return Layout._make(source.itemsize, shape, strides, source.suboffsets, 0)
+
+
+def _copy_buffer(target: _Base, source: BufferInfo) -> None:
+    """``copy_buffer``: the source's items onto the target's, row by row as C does
+    where the two may overlap (a row is read whole before it is written)."""
+    if not _equivalent(target, source):
+        raise ValueError("ndarray assignment: lvalue and rvalue have different structures")
+    destination, origin = target.layout(), _source_layout(source)
+    if 0 in destination.shape:
+        return
+    source_buf = source.buf or 0
+    if destination.ndim == 1 or not _may_overlap(target.buf, destination, source_buf, origin):
+        engine.copy(target.buf, destination, source_buf, origin)
+        return
+    for index in itertools.product(*map(range, destination.shape[:-1])):
+        to_buf, to_row = _row(target.buf, destination, index)
+        from_buf, from_row = _row(source_buf, origin, index)
+        engine.copy(to_buf, to_row, from_buf, from_row)
+
+
+def _may_overlap(first: int, one: Layout, second: int, other: Layout) -> bool:
+    if one.is_indirect or other.is_indirect:
+        return True
+    low, high = one.extent()
+    other_low, other_high = other.extent()
+    return first + low < second + other_high and second + other_low < first + high
+
+
+def _row(buf: int, layout: Layout, index: tuple[int, ...]) -> tuple[int, Layout]:
+    """The base address and 1-d layout of the last-dimension row at ``index``."""
+    selection = layout.resolve(index)
+    for hop in selection.hops:
+        buf = _capi.read_pointer(buf + hop)
+    return buf, selection.layout
