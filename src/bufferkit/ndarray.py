@@ -16,7 +16,7 @@ Invariants:
   every reachable byte inside the block) before the block is used. An ``ND_PIL``
   base's pointer table is written from that verified layout and the indirect
   layout is verified against the whole block, so both levels stay inside it.
-- A re-exporter holds exactly one getbuffer on its exporter (a ``_Lease``) and
+- A re-exporter holds exactly one getbuffer on its exporter (a ``Lease``) and
   trusts the layout reported, as every consumer must; indexing and slicing make
   new re-exporters of this array whose layouts are checked to lie inside it. A
   lease is released exactly once: when the last of the NDArray and the views
@@ -77,10 +77,16 @@ __all__ = [
     "ND_SCALAR",
     "ND_VAREXPORT",
     "ND_WRITABLE",
+    "Lease",
     "NDArray",
     "adjust_indices",
     "as_ssize_t",
     "buffer_is_contiguous",
+    "c_int",
+    "c_ssize",
+    "head_is_contiguous",
+    "info_layout",
+    "select",
     "unpack_slice",
 ]
 
@@ -114,7 +120,7 @@ def _index(value: object) -> int:
     return operator.index(cast(SupportsIndex, value))
 
 
-def _c_int(value: object) -> int:
+def c_int(value: object) -> int:
     """``PyArg_Parse`` "i": an index that fits a C ``int``."""
     number = _index(value)
     if number > _INT_MAX:
@@ -130,7 +136,7 @@ def _check_ssize(number: int) -> int:
     return number
 
 
-def _c_ssize(value: object) -> int:
+def c_ssize(value: object) -> int:
     """``PyArg_Parse`` "n": an index that fits a ``Py_ssize_t``."""
     return _check_ssize(_index(value))
 
@@ -316,9 +322,11 @@ def _pack_single(fmt: str, itemsize: int, value: Any) -> bytes:
 # --- bases --------------------------------------------------------------------------
 
 
-class _Lease:
-    """One getbuffer on an exporter, released exactly once: by ``release`` or when
-    the last holder (an NDArray, a memoryview exported from one) lets it go."""
+class Lease:
+    """One getbuffer on an exporter, released exactly once: by ``release`` (or the
+    end of a ``with`` block) or when the last holder (an NDArray, a memoryview
+    exported from one) lets it go. Construction raises what the exporter raised.
+    """
 
     __slots__ = ("__weakref__", "_finalizer", "info")
 
@@ -333,8 +341,14 @@ class _Lease:
         self._finalizer.atexit = False
 
     def release(self) -> None:
-        """Release now: only on a failure path, before anything was exported from it."""
+        """Release now: only when nothing made from it is still alive."""
         self._finalizer()
+
+    def __enter__(self) -> Lease:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
 
 
 @dataclass(eq=False, slots=True)
@@ -352,7 +366,7 @@ class _Base:
     suboffsets: tuple[int, ...] | None
     flags: int
     offset: int
-    owner: object  # keeps the memory alive: a _capi.Memory or a _Lease
+    owner: object  # keeps the memory alive: a _capi.Memory or a Lease
     obj: object = None
     exports: int = 0
 
@@ -629,7 +643,7 @@ class NDArray:
         flags: object = 0,
         getbuf: object = _GETBUF_UNUSED,
     ) -> None:
-        offset_n, flags_n, getbuf_n = _c_ssize(offset), _c_int(flags), _c_int(getbuf)
+        offset_n, flags_n, getbuf_n = c_ssize(offset), c_int(flags), c_int(getbuf)
         self._exported: dict[int, weakref.finalize[Any, Any]] = {}
         self._varexport = False
         self._consumer = shape is None and isinstance(obj, collections.abc.Buffer)
@@ -647,7 +661,7 @@ class NDArray:
                 "construction from exporter object only takes 'obj', 'getbuf' and 'flags' arguments"
             )
         request = BufferFlags.FULL_RO if getbuf == _GETBUF_UNUSED else getbuf
-        lease = _Lease(obj, request)
+        lease = Lease(obj, request)
         base = _consumer_base(lease.info, lease, flags)
         base.flags |= base.derived_flags()
         self._bases = [base]
@@ -672,7 +686,7 @@ class NDArray:
         """A new re-exporter of ``exporter``'s whole buffer (``PyBUF_FULL_RO``)."""
         view = cls.__new__(cls)
         view._exported, view._varexport, view._consumer = {}, False, True
-        lease = _Lease(exporter, BufferFlags.FULL_RO)
+        lease = Lease(exporter, BufferFlags.FULL_RO)
         view._bases = [_consumer_base(lease.info, lease, 0)]
         return view
 
@@ -760,7 +774,7 @@ class NDArray:
 
     def _redirected_view(self, base: _Base, flags: int) -> memoryview:
         """``ND_REDIRECT``: the exporter's own answer to this very request."""
-        lease = _Lease(base.obj, flags)
+        lease = Lease(base.obj, flags)
         redirected = _consumer_base(lease.info, lease, 0)
         indirect = any(s >= 0 for s in redirected.suboffsets or ())
         return _exported_view(redirected, indirect)
@@ -799,7 +813,7 @@ class NDArray:
         flags: object = 0,
     ) -> None:
         """Make a new base from ``items`` the head (``ND_VAREXPORT`` allows it while exported)."""
-        offset_n, flags_n = _c_ssize(offset), _c_int(flags)
+        offset_n, flags_n = c_ssize(offset), c_int(flags)
         if flags_n & ND_VAREXPORT:
             raise ValueError("ND_VAREXPORT flag can only be used during object creation")
         self._check_mutable(held_ok=self._varexport)
@@ -832,13 +846,6 @@ class NDArray:
 
     # -- values ---------------------------------------------------------------------
 
-    def _plain_layout(self) -> Layout:
-        """The head layout; beyond the builtin's 64 dimensions, a simplified equal one."""
-        layout = self._head.layout()
-        if layout.ndim > _capi.MAX_NDIM and not layout.is_indirect:
-            return layout.simplified()
-        return layout
-
     def tolist(self) -> Any:
         """The items as nested lists (the item itself for ndim 0)."""
         base = self._head
@@ -855,7 +862,7 @@ class NDArray:
         base = self._head
         if base.is_contiguous("C"):
             return _capi.string_at(base.buf, base.length) if base.length else b""
-        return engine.gather(base.buf, self._plain_layout(), "C")
+        return _gather(base.buf, base.layout())
 
     def memoryview_from_buffer(self) -> memoryview:
         """A builtin memoryview made by ``PyMemoryView_FromBuffer`` from the head (no export)."""
@@ -935,7 +942,7 @@ class NDArray:
     def _drop(self) -> None:
         """Release a fresh re-exporter's lease at once (a failure path: nothing exported)."""
         owner = self._head.owner
-        if isinstance(owner, _Lease):
+        if isinstance(owner, Lease):
             owner.release()
 
     def __setitem__(self, key: Any, value: Any) -> None:
@@ -950,7 +957,7 @@ class NDArray:
         if base.ndim == 1 and hasattr(type(key), "__index__"):
             self._store(_row_pointer(base, as_ssize_t(key)), value)
             return
-        source = _Lease(value, BufferFlags.FULL_RO)
+        source = Lease(value, BufferFlags.FULL_RO)
         try:
             target = self[key]
             try:
@@ -969,6 +976,18 @@ class NDArray:
         """``pack_single``: one item packed at ``address`` (an element of the head)."""
         base = self._head
         _capi.write_bytes(address, _pack_single(base.fmt or "B", base.itemsize, value))
+
+
+def _gather(buf: int, layout: Layout) -> bytes:
+    """``engine.gather`` in C order, also beyond the builtin memoryview's 64 dimensions
+    (an original exporter may have up to 128): by simplifying a direct layout, by rows
+    of the first dimension an indirect one."""
+    if layout.ndim <= _capi.MAX_NDIM:
+        return engine.gather(buf, layout, "C")
+    if not layout.is_indirect:
+        return engine.gather(buf, layout.simplified(), "C")
+    rows = (select(buf, layout, (index,)) for index in range(layout.shape[0]))
+    return b"".join(_gather(*row) for row in rows)
 
 
 def _slice_dim(
@@ -1019,7 +1038,8 @@ def _equivalent(target: _Base, source: BufferInfo) -> bool:
     return True
 
 
-def _source_layout(source: BufferInfo) -> Layout:
+def info_layout(source: BufferInfo) -> Layout:
+    """The layout of a ``Py_buffer`` relative to its ``buf`` (missing fields reconstructed)."""
     shape = () if source.ndim == 0 else _shape_of(source.len, source.itemsize, source.shape)
     strides = source.strides if source.strides is not None else c_strides(shape, source.itemsize)
     return Layout._make(source.itemsize, shape, strides, source.suboffsets, 0)
@@ -1030,7 +1050,7 @@ def _copy_buffer(target: _Base, source: BufferInfo) -> None:
     where the two may overlap (a row is read whole before it is written)."""
     if not _equivalent(target, source):
         raise ValueError("ndarray assignment: lvalue and rvalue have different structures")
-    destination, origin = target.layout(), _source_layout(source)
+    destination, origin = target.layout(), info_layout(source)
     if 0 in destination.shape:
         return
     source_buf = source.buf or 0
@@ -1038,8 +1058,8 @@ def _copy_buffer(target: _Base, source: BufferInfo) -> None:
         engine.copy(target.buf, destination, source_buf, origin)
         return
     for index in itertools.product(*map(range, destination.shape[:-1])):
-        to_buf, to_row = _row(target.buf, destination, index)
-        from_buf, from_row = _row(source_buf, origin, index)
+        to_buf, to_row = select(target.buf, destination, index)
+        from_buf, from_row = select(source_buf, origin, index)
         engine.copy(to_buf, to_row, from_buf, from_row)
 
 
@@ -1051,9 +1071,14 @@ def _may_overlap(first: int, one: Layout, second: int, other: Layout) -> bool:
     return first + low < second + other_high and second + other_low < first + high
 
 
-def _row(buf: int, layout: Layout, index: tuple[int, ...]) -> tuple[int, Layout]:
-    """The base address and 1-d layout of the last-dimension row at ``index``."""
+def select(buf: int, layout: Layout, index: tuple[int, ...]) -> tuple[int, Layout]:
+    """The base address and layout of the sub-array at ``index`` (ints), pointers followed."""
     selection = layout.resolve(index)
     for hop in selection.hops:
         buf = _capi.read_pointer(buf + hop)
     return buf, selection.layout
+
+
+def head_is_contiguous(array: NDArray, order: str) -> bool:
+    """``PyBuffer_IsContiguous`` on ``array``'s head, without a buffer request."""
+    return array._head.is_contiguous(order)
