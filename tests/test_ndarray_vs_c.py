@@ -8,6 +8,7 @@ is fed only input it validates itself: moderate shapes, strides and offsets.
 
 from __future__ import annotations
 
+import itertools
 import struct
 from dataclasses import dataclass
 from typing import Any
@@ -32,9 +33,41 @@ from oracles import (
 
 theirs = pytest.importorskip("_testbuffer")
 
-FORMATS = ["B", "b", "h", "H", "i", "I", "l", "L", "q", "Q", "n", "N", "f", "d", "e", "?",
-           "c", "P", "<i", ">h", "=q", "!I", "2i", "3s", "bBhHi", "=bBhHi", "<2h", "Bx", "x",
-           "3x", "@B", "xB", "0sB"]  # fmt: skip
+FORMATS = [
+    "B",
+    "b",
+    "h",
+    "H",
+    "i",
+    "I",
+    "l",
+    "L",
+    "q",
+    "Q",
+    "n",
+    "N",
+    "f",
+    "d",
+    "e",
+    "?",
+    "c",
+    "P",
+    "<i",
+    ">h",
+    "=q",
+    "!I",
+    "2i",
+    "3s",
+    "bBhHi",
+    "=bBhHi",
+    "<2h",
+    "Bx",
+    "x",
+    "3x",
+    "@B",
+    "xB",
+    "0sB",
+]
 BAD_FORMATS: list[Any] = ["", "0s", "Z", "T{B}", "B\x00", "\u00e9", 1, None, b"B", bytearray(b"B")]
 SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -265,3 +298,286 @@ def test_every_raw_request_value_agrees(spec: Spec) -> None:
         strict=True,
     ):
         assert c_result == py_result
+
+
+# --- indexing, slicing, slice assignment ---------------------------------------------
+
+BOUNDS = st.one_of(st.none(), st.integers(-7, 7))
+SLICES = st.builds(slice, BOUNDS, BOUNDS, st.one_of(st.none(), st.integers(-3, 3)))
+ODD_KEYS = st.sampled_from(["a", 1.5, None, Ellipsis, (), [0], 2**70, True, (0,), (Ellipsis,)])
+
+
+def keys_for(ndim: int) -> st.SearchStrategy[Any]:
+    """Keys both implementations accept or refuse: never more slices than dimensions
+    (C writes past its arrays then)."""
+    slices = st.lists(SLICES, max_size=ndim).map(tuple)
+    full = st.lists(SLICES, min_size=ndim, max_size=ndim).map(tuple)
+    mixed = st.lists(st.one_of(SLICES, st.integers(-3, 3)), min_size=1, max_size=ndim).map(tuple)
+    return st.one_of(
+        st.integers(-6, 6), SLICES, full, full, slices, mixed if ndim else slices, ODD_KEYS
+    )
+
+
+def _result_summary(result: Any, labels: Labels) -> Any:
+    if hasattr(result, "tolist") and hasattr(result, "suboffsets"):
+        labels.add(result, "result")
+        return (array_summary(result, labels), memoryview_outcome(result))
+    return result
+
+
+def _indexed(array: Any, keys: list[Any], labels: Labels) -> list[Any]:
+    """Index ``array`` with each key in turn (a key applies to the previous result)."""
+    found = []
+    current = array
+    for key in keys:
+        made = outcome(lambda key=key, of=current: of[key], describe=lambda value: value)
+        if made[0] != "ok":
+            found.append(made)
+            break
+        found.append(("ok", _result_summary(made[1], labels)))
+        if not hasattr(made[1], "suboffsets"):
+            break
+        current = made[1]
+    return found
+
+
+@st.composite
+def indexing_cases(draw: st.DrawFn) -> tuple[Spec, list[Any]]:
+    spec = draw(specs(bad=False))
+    ndim = len(spec.shape) if isinstance(spec.shape, list) else 0
+    keys = [draw(keys_for(ndim)), draw(keys_for(max(ndim - 1, 0)))]
+    return spec, keys
+
+
+@given(indexing_cases())
+@SETTINGS
+def test_indexing_and_slicing_agree(case: tuple[Spec, list[Any]]) -> None:
+    """Items, sub-arrays and slices: same values, attributes, flags and errors."""
+    spec, keys = case
+    c_made, py_made, _, _ = _both(spec)
+    assert c_made[0] == py_made[0]
+    if c_made[0] != "ok":
+        return
+    c_labels, py_labels = Labels(), Labels()
+    c_labels.add(c_made[1], "x")
+    py_labels.add(py_made[1], "x")
+    assert _indexed(c_made[1], keys, c_labels) == _indexed(py_made[1], keys, py_labels)
+
+
+def _assign(module: Any, array: Any, key: Any, source: Any) -> Any:
+    """``array[key] = value``, where a source spec is built with ``module`` first."""
+
+    def store() -> None:
+        array[key] = source.build(module) if isinstance(source, Spec) else source
+
+    return outcome(store)
+
+
+@st.composite
+def assignments(draw: st.DrawFn) -> tuple[Spec, Any, Any]:
+    """A writable array, a key and a value: an item, an exporter of the key's shape
+    (built from a source spec) or of another shape, or the array itself shifted."""
+    spec = draw(specs(bad=False))
+    spec.flags |= ours.ND_WRITABLE
+    ndim = len(spec.shape) if isinstance(spec.shape, list) else 0
+    key = draw(keys_for(ndim))
+    fmt = spec.format if isinstance(spec.format, str) else "B"
+    try:
+        target = theirs.ndarray(spec.items, **spec.kwargs())[key]
+    except Exception:
+        return spec, key, draw(st.one_of(items_of(fmt), BAD_ITEMS))
+    if not hasattr(target, "shape"):
+        return spec, key, draw(st.one_of(items_of(fmt), BAD_ITEMS))
+    shape = list(target.shape)
+    if rarely(draw, 4) and shape:
+        shape[0] += 1
+    count = 1
+    for extent in shape:
+        count *= extent
+    values = draw(st.lists(good_items(fmt), min_size=max(count, 1), max_size=max(count, 1)))
+    source_format = fmt if not rarely(draw, 6) else "=" + fmt.lstrip("@=<>!")
+    source = Spec(values if shape else values[0], shape, None, 0, source_format, 0)
+    return spec, key, source
+
+
+@given(assignments())
+@SETTINGS
+def test_assignment_agrees(case: tuple[Spec, Any, Any]) -> None:
+    """Item and slice assignment: same errors, same contents afterwards."""
+    spec, key, value = case
+    c_made, py_made, _, _ = _both(spec)
+    assert c_made[0] == py_made[0]
+    if c_made[0] != "ok":
+        return
+    c_array, py_array = c_made[1], py_made[1]
+    assert _assign(theirs, c_array, key, value) == _assign(ours, py_array, key, value)
+    assert c_array.tolist() == py_array.tolist()
+    assert c_array.tobytes() == py_array.tobytes()
+
+
+@pytest.mark.parametrize(
+    ("shape", "target", "source"),
+    [
+        ([4, 3], (slice(1, None),), (slice(None, -1),)),
+        ([4, 3], (slice(None, -1),), (slice(1, None),)),
+        ([3, 4], (slice(None), slice(1, None)), (slice(None), slice(None, -1))),
+        ([2, 3, 4], (slice(None), slice(1, None)), (slice(None), slice(None, -1))),
+        ([5], (slice(1, None),), (slice(None, -1),)),
+        ([6], (slice(2, None, 2),), (slice(0, -2, 2),)),
+    ],
+)
+@pytest.mark.parametrize("flags", [0, ours.ND_PIL])
+def test_overlapping_assignment_copies_row_by_row_as_c(
+    shape: list[int], target: Any, source: Any, flags: int
+) -> None:
+    """An array assigned a shifted view of itself: C copies one last-dimension row
+    at a time in C order (so rows can propagate); the result must be the same."""
+    count = 1
+    for extent in shape:
+        count *= extent
+    c_array = theirs.ndarray(list(range(count)), shape=shape, flags=flags | ours.ND_WRITABLE)
+    py_array = ours.ndarray(list(range(count)), shape=shape, flags=flags | ours.ND_WRITABLE)
+    c_array[target] = c_array[source]
+    py_array[target] = py_array[source]
+    assert c_array.tolist() == py_array.tolist()
+
+
+SMALL_SLICES = [
+    *(slice(None), slice(1, None), slice(None, None, -1), slice(1, 3)),
+    *(slice(-1, None, -2), slice(2, 2), slice(None, None, 2)),
+]
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        Spec(list(range(12)), [3, 4], None, 0, "B", ours.ND_PIL),
+        Spec(list(range(12)), [3, 4], [-4, -1], 11, "B", ours.ND_PIL),
+        Spec(list(range(24)), [2, 3, 4], [-12, 4, -1], 15, "B", ours.ND_PIL),
+        Spec(list(range(24)), [2, 3, 4], [48, -16, 4], 32, "<i", 0),
+        Spec(list(range(24)), [2, 3, 4], None, 0, "h", ours.ND_FORTRAN | ours.ND_PIL),
+    ],
+    ids=["pil", "pil-negative", "pil-3d", "direct-3d", "fortran-pil"],
+)
+def test_every_small_slice_combination_agrees(spec: Spec) -> None:
+    """Every combination of a few slices per dimension, then every row of the result:
+    suboffsets move as in C when a dimension after an indirect one is sliced."""
+    c_array, py_array = spec.build(theirs), spec.build(ours)
+    c_labels, py_labels = Labels(), Labels()
+    c_labels.add(c_array, "x")
+    py_labels.add(py_array, "x")
+    for key in itertools.product(SMALL_SLICES, repeat=c_array.ndim):
+        rows = [key, *range(-1, 3)]
+        assert _indexed(c_array, rows[:2], c_labels) == _indexed(py_array, rows[:2], py_labels)
+        c_part, py_part = c_array[key], py_array[key]
+        c_labels.add(c_part, "part")
+        py_labels.add(py_part, "part")
+        for index in rows[1:]:
+            assert _indexed(c_part, [index, 0], c_labels) == _indexed(
+                py_part, [index, 0], py_labels
+            )
+
+
+# --- structure changes: push, pop, add_suboffsets, exports held across them ------------
+
+STEPS = st.sampled_from(
+    ["push", "pop", "view", "release", "slice", "drop", "suboffsets", "from_buffer", "hash"]
+)
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> tuple[Spec, bool, list[tuple[str, Any]]]:
+    first = draw(specs(bad=False))
+    varexport = often(draw, 60)
+    steps: list[tuple[str, Any]] = []
+    for _ in range(draw(st.integers(1, 10))):
+        step = draw(STEPS)
+        steps.append((step, draw(specs(bad=False)) if step == "push" else None))
+    return first, varexport, steps
+
+
+class History:
+    """One implementation's array, the views and slices it holds, and what happened."""
+
+    def __init__(self, module: Any, spec: Spec, varexport: bool) -> None:
+        self.module = module
+        flags = spec.flags | (module.ND_VAREXPORT if varexport else 0)
+        self.array = module.ndarray(spec.items, **{**spec.kwargs(), "flags": flags})
+        self.labels = Labels()
+        self.labels.add(self.array, "x")
+        self.held: list[Any] = []
+        self.seen: list[Any] = []
+
+    def run(self, step: str, spec: Spec | None) -> None:
+        self.seen.append(outcome(lambda: self._do(step, spec), describe=self._describe))
+        self.seen.append(array_summary(self.array, self.labels))
+        self.seen.append([outcome(held.tolist) for held in self.held])
+
+    def _describe(self, result: Any) -> Any:
+        return result if isinstance(result, (int, type(None))) else type(result).__name__
+
+    def _do(self, step: str, spec: Spec | None) -> Any:
+        if step == "push":
+            assert spec is not None
+            flags = spec.flags & ~self.module.ND_VAREXPORT
+            return self.array.push(spec.items, **{**spec.kwargs(), "flags": flags})
+        if step == "pop":
+            return self.array.pop()
+        if step in ("view", "slice"):
+            made = memoryview(self.array) if step == "view" else self.array[::-1]
+            self.held.append(made)
+            return None
+        if step in ("release", "drop") and self.held:
+            held = self.held.pop(0)
+            if isinstance(held, memoryview):
+                held.release()
+            return None
+        if step == "suboffsets":
+            return self.array.add_suboffsets()
+        if step == "from_buffer":
+            return self.array.memoryview_from_buffer().tolist()
+        if step == "hash":
+            return hash(self.array) == hash(self.array.tobytes())
+        return None
+
+
+@given(histories())
+@SETTINGS
+def test_push_pop_and_held_exports_agree(case: tuple[Spec, bool, list[tuple[str, Any]]]) -> None:
+    """``ND_VAREXPORT`` or not: push and pop with views and slices held, released and
+    dropped in any order; add_suboffsets, memoryview_from_buffer and hash between."""
+    first, varexport, steps = case
+    try:
+        c_history = History(theirs, first, varexport)
+    except Exception:
+        return
+    py_history = History(ours, first, varexport)
+    for step, spec in steps:
+        c_history.run(step, spec)
+        py_history.run(step, spec)
+        assert c_history.seen == py_history.seen
+
+
+SCRIPTS = [
+    "view push release pop pop",
+    "view push view pop release pop release pop",
+    "slice push push pop drop pop pop",
+    "view push suboffsets view release pop release pop",
+    "push view pop release pop pop",
+    "slice view push release drop pop hash",
+]
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+@pytest.mark.parametrize("varexport", [True, False])
+def test_scripted_histories_agree(script: str, varexport: bool) -> None:
+    """Histories that reach the corner cases: an old base released after a push is
+    dropped (a later pop finds a single base); a held export blocks pop."""
+    first = Spec(list(range(6)), [2, 3], None, 0, "B", ours.ND_WRITABLE)
+    pushed = Spec(list(range(10, 14)), [4], None, 0, "h", 0)
+    c_history = History(theirs, first, varexport)
+    py_history = History(ours, first, varexport)
+    for step in script.split():
+        c_history.run(step, pushed)
+        py_history.run(step, pushed)
+        assert c_history.seen == py_history.seen

@@ -311,14 +311,6 @@ def _pack_items(codec: _Codec, items: Sequence[Any]) -> bytes:
     return bytes(out)
 
 
-def _pack_single(fmt: str, itemsize: int, value: Any) -> bytes:
-    """One item packed into ``itemsize`` bytes: only the format's own bytes are kept."""
-    codec = _codec(fmt)
-    out = bytearray(itemsize)
-    codec.packer.pack_into(out, 0, *_item_values(codec, value))
-    return bytes(out[: codec.packer.size])
-
-
 # --- bases --------------------------------------------------------------------------
 
 
@@ -973,9 +965,21 @@ class NDArray:
         raise TypeError("ndarray data cannot be deleted")
 
     def _store(self, address: int, value: Any) -> None:
-        """``pack_single``: one item packed at ``address`` (an element of the head)."""
+        """``pack_single``: one item packed at ``address`` (an element of the head).
+
+        As ``struct.pack_into`` in C, a value that fails to pack leaves the item
+        zeroed but for the fields packed before the bad one.
+        """
         base = self._head
-        _capi.write_bytes(address, _pack_single(base.fmt or "B", base.itemsize, value))
+        codec = _codec(base.fmt or "B")
+        values = _item_values(codec, value)
+        packed = bytearray(base.itemsize)
+        fits = codec.packer.size <= base.itemsize
+        try:
+            codec.packer.pack_into(packed, 0, *values)
+        finally:
+            if fits:
+                _capi.write_bytes(address, bytes(packed[: codec.packer.size]))
 
 
 def _gather(buf: int, layout: Layout) -> bytes:
