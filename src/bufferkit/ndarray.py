@@ -200,7 +200,7 @@ def _adjust_bound(bound: int, length: int, step: int) -> int:
         if bound < 0:
             bound = -1 if step < 0 else 0
     elif bound >= length:
-        bound = length - 1 if step < 0 else length
+        bound = _wrap(length - 1) if step < 0 else length
     return bound
 
 
@@ -215,9 +215,9 @@ def adjust_indices(length: int, start: int, stop: int, step: int) -> tuple[int, 
     stop = _adjust_bound(stop, length, step)
     count = 0
     if step < 0 and stop < start:
-        count = _c_div(_wrap(start - stop - 1), -step) + 1
+        count = _wrap(_c_div(_wrap(_wrap(start - stop) - 1), -step) + 1)
     elif step > 0 and start < stop:
-        count = _c_div(_wrap(stop - start - 1), step) + 1
+        count = _wrap(_c_div(_wrap(_wrap(stop - start) - 1), step) + 1)
     return start, stop, count
 
 
@@ -511,9 +511,11 @@ def _to_pil(base: _Base, data: _capi.Memory, direct: Layout) -> _Base:
 
     The block gets the table in front of the data; row ``i`` of the first dimension
     is reached by a pointer and ``suboffsets[0]``, the other dimensions directly.
+    An array without elements never reads a row pointer: it gets no table.
     """
     shape, strides = direct.shape, direct.strides
-    table = _pointer_table_size(shape[0])
+    rows = shape[0] if direct.nitems else 0
+    table = _pointer_table_size(rows)
     memory = _capi.Memory(table + data.size)
     _capi.memmove(memory.address + table, data.address, data.size)
     lowest, suboffset0 = 0, 0
@@ -525,8 +527,8 @@ def _to_pil(base: _Base, data: _capi.Memory, direct: Layout) -> _Base:
             suboffset0 -= (extent - 1) * stride if dim else 0
     first = memory.address + table + direct.offset + lowest
     step = abs(strides[0])
-    rows = list(range(first, first + shape[0] * step, step)) if step else [first] * shape[0]
-    _capi.write_bytes(memory.address, struct.pack(f"{shape[0]}P", *rows))
+    pointers = list(range(first, first + rows * step, step)) if step else [first] * rows
+    _capi.write_bytes(memory.address, struct.pack(f"{rows}P", *pointers))
     pointer_stride = -_capi.POINTER_SIZE if strides[0] < 0 else _capi.POINTER_SIZE
     start = (shape[0] - 1) * _capi.POINTER_SIZE if strides[0] < 0 else 0
     suboffsets = (suboffset0,) + (-1,) * (len(shape) - 1)

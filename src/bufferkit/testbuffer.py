@@ -264,7 +264,8 @@ def is_contiguous(obj: object, order: object) -> bool:
 
 
 def cmp_contig(b1: object, b2: object) -> bool:
-    """True if both are contiguous in the same order with the same structure and bytes."""
+    """True if both are contiguous in the same order with the same length, itemsize,
+    format, shape and bytes (strides are not compared, as in C)."""
     try:
         first = Lease(b1, PyBUF_FULL_RO)
     except Exception:
@@ -293,7 +294,6 @@ def _same_contiguous(one: BufferInfo, other: BufferInfo) -> bool:
         and one.ndim == other.ndim
         and (one.format or "") == (other.format or "")
         and (one.shape or ()) == (other.shape or ())
-        and (one.strides or ()) == (other.strides or ())
     )
     return same and _capi.string_at(one.buf or 0, one.len) == _capi.string_at(
         other.buf or 0, other.len
