@@ -173,41 +173,9 @@ def reexport_outcomes(
 
 # --- random constructions (inside what the C module validates) --------------------
 
-FORMATS = [
-    "B",
-    "b",
-    "h",
-    "H",
-    "i",
-    "I",
-    "l",
-    "L",
-    "q",
-    "Q",
-    "n",
-    "N",
-    "f",
-    "d",
-    "e",
-    "?",
-    "c",
-    "P",
-    "<i",
-    ">h",
-    "=q",
-    "!I",
-    "2i",
-    "3s",
-    "bBhHi",
-    "=bBhHi",
-    "<2h",
-    "Bx",
-    "x",
-    "3x",
-    "@B",
-    "xB",
-    "0sB",
-]
+NATIVE_CODES = ["B", "b", "h", "H", "i", "I", "l", "L", "q", "Q", "n", "N", "f", "d", "e", "?"]
+FORMATS = [*NATIVE_CODES, "c", "P", "<i", ">h", "=q", "!I", "2i", "3s", "bBhHi", "=bBhHi"]
+FORMATS += ["<2h", "Bx", "x", "3x", "@B", "xB", "0sB", "ib", "hb3s"]
 BAD_FORMATS: list[Any] = ["", "0s", "Z", "T{B}", "B\x00", "\u00e9", 1, None, b"B", bytearray(b"B")]
 
 # --- values -----------------------------------------------------------------------

@@ -73,16 +73,17 @@ TOO_MANY_DIMS = (ValueError, "memoryview: number of dimensions must not exceed 6
 
 def _beyond_pep688(array: Any, c_result: Any, py_result: Any) -> Any:
     """PEP 688 exports through a builtin memoryview: more than 64 dimensions cannot
-    be exported, nor indexed or sliced (a sub-array is a re-export); C can. Where C
-    succeeded, ours must fail with the builtin's error; ``c_result`` is then returned.
-    Results are an outcome, or a (request, outcome) pair."""
+    be exported, nor indexed or sliced (a sub-array is a re-export, made before the
+    key is looked at); C can. Where ours failed so, C must not have been refused for
+    a reason found before the export; ``c_result`` is then returned. Results are an
+    outcome, or a (request, outcome) pair."""
     if array.ndim <= 64:
         return py_result
     keyed = isinstance(c_result[0], int)
     c_outcome, py_outcome = (c_result[1], py_result[1]) if keyed else (c_result, py_result)
-    if c_outcome[0] != "ok":
+    if py_outcome != TOO_MANY_DIMS:
         return py_result
-    assert py_outcome == TOO_MANY_DIMS
+    assert c_outcome[0] in ("ok", TypeError, IndexError, ValueError)
     return c_result
 
 

@@ -256,17 +256,37 @@ def buffer_is_contiguous(
 
 @dataclass(frozen=True, slots=True)
 class _Codec:
-    """How items of one struct format are packed: ``nmemb`` values per item."""
+    """How items of one struct format are packed: ``nmemb`` values per item; ``prefix``
+    and ``body`` when ``prefix + body * n`` packs ``n`` items (no alignment between)."""
 
     text: str | bytes
     packer: struct.Struct
     nmemb: int
+    prefix: str
+    body: str | None
 
 
 @lru_cache(maxsize=512)
 def _codec(text: str | bytes) -> _Codec:
     packer = struct.Struct(text)
-    return _Codec(text, packer, len(packer.unpack(bytes(packer.size))))
+    nmemb = len(packer.unpack(bytes(packer.size)))
+    source = text.decode("latin-1") if isinstance(text, bytes) else str(text)
+    prefix = source[:1] if source[:1] in ("@", "=", "<", ">", "!") else ""
+    body = source[len(prefix) :]
+    repeats = struct.calcsize(prefix + body * 2) == 2 * packer.size
+    return _Codec(text, packer, nmemb, prefix, body if repeats else None)
+
+
+def _pack_flat(codec: _Codec, items: Sequence[Sequence[Any]]) -> bytes | None:
+    """Items of several values each, by one struct of the format repeated; None if
+    the format does not repeat (alignment) or anything fails."""
+    if codec.body is None:
+        return None
+    try:
+        packer = struct.Struct(codec.prefix + codec.body * len(items))
+        return packer.pack(*itertools.chain.from_iterable(items))
+    except (struct.error, TypeError, ValueError, OverflowError):
+        return None
 
 
 def _pack_in_bulk(codec: _Codec, items: Sequence[Any]) -> bytes | None:
@@ -302,7 +322,8 @@ def _item_values(codec: _Codec, item: Any) -> Sequence[Any]:
 def _pack_items(codec: _Codec, items: Sequence[Any]) -> bytes:
     """The items packed one after another, as ``_testbuffer``'s ``pack_from_list``."""
     if _all_plain(codec, items):
-        packed = _pack_in_bulk(codec, items)
+        bulk = _pack_in_bulk if codec.nmemb == 1 else _pack_flat
+        packed = bulk(codec, items)
         if packed is not None:
             return packed
     out = bytearray(len(items) * codec.packer.size)
