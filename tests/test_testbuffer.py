@@ -73,11 +73,13 @@ def test_slice_indices_agrees(key: Any, length: Any) -> None:
 
 
 def _pair(spec: Spec) -> tuple[Any, Any]:
-    """The C array and ours built from ``spec`` (an example C refuses is skipped)."""
+    """The C array and ours built from ``spec``. Skipped: examples C refuses, and more
+    than 64 dimensions (PEP 688 cannot export them: tests/test_ndarray_vs_c.py)."""
     try:
         c_array = spec.build(theirs)
     except Exception:
         assume(False)
+    assume(c_array.ndim <= 64)
     return c_array, spec.build(ours)
 
 
@@ -192,9 +194,11 @@ def _pair_of_arrays(first: dict[str, Any], second: dict[str, Any]) -> Any:
             {"obj": [1, 2, 3, 4], "shape": [2, 2], "flags": 4},
         ),
         ({"obj": [1, 2], "shape": [2]}, {"obj": [1, 2], "shape": [2], "format": "@B"}),
+        ({"obj": [1], "shape": [0, 3], "strides": [0, -1]}, {"obj": [1], "shape": [0, 3]}),
+        ({"obj": [1], "shape": [0, 3], "strides": [0, 1]}, {"obj": [1], "shape": [0, 3]}),
     ],
 )
-def test_cmp_contig_compares_shapes_but_not_strides(first: Any, second: Any) -> None:
+def test_cmp_contig_compares_shapes_and_strides_of_long_dimensions(first: Any, second: Any) -> None:
     mine, c = _pair_of_arrays(first, second)
     assert mine == c
 

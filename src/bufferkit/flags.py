@@ -52,45 +52,57 @@ class BufferFlags(enum.IntFlag):
     WRITE = 0x200
 
 
+# The patterns as plain ints: the predicates run on every request, and IntFlag's
+# own operators cost microseconds.
+_WRITABLE = int(BufferFlags.WRITABLE)
+_FORMAT = int(BufferFlags.FORMAT)
+_ND = int(BufferFlags.ND)
+_STRIDES = int(BufferFlags.STRIDES)
+_INDIRECT = int(BufferFlags.INDIRECT)
+_C_CONTIGUOUS = int(BufferFlags.C_CONTIGUOUS)
+_F_CONTIGUOUS = int(BufferFlags.F_CONTIGUOUS)
+_ANY_CONTIGUOUS = int(BufferFlags.ANY_CONTIGUOUS)
+
+
 def _has_all(flags: int, pattern: int) -> bool:
-    return flags & pattern == pattern
+    return int(flags) & pattern == pattern
 
 
 def wants_writable(flags: int) -> bool:
     """The consumer needs writable memory."""
-    return bool(flags & BufferFlags.WRITABLE)
+    return bool(int(flags) & _WRITABLE)
 
 
 def wants_format(flags: int) -> bool:
     """The consumer wants ``format`` filled in."""
-    return bool(flags & BufferFlags.FORMAT)
+    return bool(int(flags) & _FORMAT)
 
 
 def wants_shape(flags: int) -> bool:
     """The consumer wants ``shape`` (``ND`` or anything implying it)."""
-    return _has_all(flags, BufferFlags.ND)
+    return _has_all(flags, _ND)
 
 
 def wants_strides(flags: int) -> bool:
     """The consumer wants ``strides`` (``STRIDES`` or anything implying it)."""
-    return _has_all(flags, BufferFlags.STRIDES)
+    return _has_all(flags, _STRIDES)
 
 
 def wants_indirect(flags: int) -> bool:
     """The consumer accepts ``suboffsets``."""
-    return _has_all(flags, BufferFlags.INDIRECT)
+    return _has_all(flags, _INDIRECT)
 
 
 def wants_c_contiguous(flags: int) -> bool:
     """The consumer needs C-contiguous memory."""
-    return _has_all(flags, BufferFlags.C_CONTIGUOUS)
+    return _has_all(flags, _C_CONTIGUOUS)
 
 
 def wants_f_contiguous(flags: int) -> bool:
     """The consumer needs Fortran-contiguous memory."""
-    return _has_all(flags, BufferFlags.F_CONTIGUOUS)
+    return _has_all(flags, _F_CONTIGUOUS)
 
 
 def wants_any_contiguous(flags: int) -> bool:
     """The consumer needs memory that is C- or Fortran-contiguous."""
-    return _has_all(flags, BufferFlags.ANY_CONTIGUOUS)
+    return _has_all(flags, _ANY_CONTIGUOUS)

@@ -244,11 +244,13 @@ def buffer_is_contiguous(
         return True
     dims = _shape_of(length, itemsize, shape)
     if strides is None:  # C-contiguous by definition
-        c_ok, f_ok = True, sum(1 for extent in dims if extent > 1) <= 1
-    else:
-        layout = Layout._make(itemsize, dims, tuple(strides), None, 0)
-        c_ok, f_ok = layout.is_c_contiguous(), layout.is_f_contiguous()
-    return {"C": c_ok, "F": f_ok, "A": c_ok or f_ok}[order]
+        return order != "F" or sum(1 for extent in dims if extent > 1) <= 1
+    layout = Layout._make(itemsize, dims, tuple(strides), None, 0)
+    if order == "C":
+        return layout.is_c_contiguous()
+    if order == "F":
+        return layout.is_f_contiguous()
+    return layout.is_c_contiguous() or layout.is_f_contiguous()
 
 
 # --- items: struct formats, packed in bulk ---------------------------------------
@@ -393,6 +395,10 @@ class _Base:
         return buffer_is_contiguous(
             self.length, self.itemsize, self.shape, self.strides, self.suboffsets, order
         )
+
+    def contiguity(self) -> tuple[bool, bool]:
+        """(C-contiguous, Fortran-contiguous) as ``PyBuffer_IsContiguous`` says."""
+        return self.is_contiguous("C"), self.is_contiguous("F")
 
     def derived_flags(self) -> int:
         """``init_flags``: what the structure says about itself."""
@@ -565,7 +571,7 @@ def _to_pil(base: _Base, data: _capi.Memory, direct: Layout) -> _Base:
 # --- requests -----------------------------------------------------------------------
 
 
-def _check_request(base: _Base, flags: int) -> None:
+def _check_request(base: _Base, flags: int, contiguity: tuple[bool, bool]) -> None:
     """``ndarray_getbuf``'s refusals, in its order and with its messages."""
     if base.ndim != 0 and (
         (wants_shape(flags) and base.shape is None)
@@ -576,7 +582,7 @@ def _check_request(base: _Base, flags: int) -> None:
         raise BufferError("ND_GETBUF_FAIL: forced test exception")
     if wants_writable(flags) and base.readonly:
         raise BufferError("ndarray is not writable")
-    c_ok, f_ok = base.is_contiguous("C"), base.is_contiguous("F")
+    c_ok, f_ok = contiguity
     if wants_c_contiguous(flags) and not c_ok:
         raise BufferError(_NOT_CONTIGUOUS)
     if wants_f_contiguous(flags) and not f_ok:
@@ -591,14 +597,14 @@ def _check_request(base: _Base, flags: int) -> None:
         raise BufferError("ndarray: cannot cast to unsigned bytes if the format flag is present")
 
 
-def _exported_view(base: _Base, indirect: bool) -> memoryview:
+def _exported_view(base: _Base, indirect: bool, contiguity: tuple[bool, bool]) -> memoryview:
     """The memoryview handed to CPython, its own getbuffer flags set to ours."""
     view = base.view(base.readonly)
     empty = view.nbytes == 0
     _capi.set_memoryview_flags(
         view,
-        c_contiguous=base.is_contiguous("C") and (empty or view.c_contiguous),
-        f_contiguous=base.is_contiguous("F") and (empty or view.f_contiguous),
+        c_contiguous=contiguity[0] and (empty or view.c_contiguous),
+        f_contiguous=contiguity[1] and (empty or view.f_contiguous),
         indirect=indirect,
     )
     return view
@@ -781,8 +787,9 @@ class NDArray:
             view = self._redirected_view(base, flags)
             self._track(view, None)
             return view
-        _check_request(base, flags)
-        view = _exported_view(base, indirect=bool(base.flags & ND_PIL))
+        contiguity = base.contiguity()
+        _check_request(base, flags, contiguity)
+        view = _exported_view(base, bool(base.flags & ND_PIL), contiguity)
         base.exports += 1
         self._track(view, base)
         return view
@@ -792,7 +799,7 @@ class NDArray:
         lease = Lease(base.obj, flags)
         redirected = _consumer_base(lease.info, lease, 0)
         indirect = any(s >= 0 for s in redirected.suboffsets or ())
-        return _exported_view(redirected, indirect)
+        return _exported_view(redirected, indirect, redirected.contiguity())
 
     def _track(self, view: memoryview, base: _Base | None) -> None:
         """Remember an export until it is released or dies, whichever comes first."""

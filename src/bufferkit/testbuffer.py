@@ -265,7 +265,7 @@ def is_contiguous(obj: object, order: object) -> bool:
 
 def cmp_contig(b1: object, b2: object) -> bool:
     """True if both are contiguous in the same order with the same length, itemsize,
-    format, shape and bytes (strides are not compared, as in C)."""
+    format, shape, strides (where the dimension has more than one element) and bytes."""
     try:
         first = Lease(b1, PyBUF_FULL_RO)
     except Exception:
@@ -283,6 +283,12 @@ def cmp_contig(b1: object, b2: object) -> bool:
             return _same_contiguous(first.info, second.info)
 
 
+def _strides_agree(one: BufferInfo, other: BufferInfo) -> bool:
+    """C's ``arraycmp``: strides of dimensions of length 0 or 1 do not matter."""
+    pairs = zip(one.shape or (), one.strides or (), other.strides or (), strict=False)
+    return all(mine == theirs for extent, mine, theirs in pairs if extent > 1)
+
+
 def _same_contiguous(one: BufferInfo, other: BufferInfo) -> bool:
     both_c = _info_is_contiguous(one, "C") and _info_is_contiguous(other, "C")
     both_f = _info_is_contiguous(one, "F") and _info_is_contiguous(other, "F")
@@ -294,6 +300,7 @@ def _same_contiguous(one: BufferInfo, other: BufferInfo) -> bool:
         and one.ndim == other.ndim
         and (one.format or "") == (other.format or "")
         and (one.shape or ()) == (other.shape or ())
+        and _strides_agree(one, other)
     )
     return same and _capi.string_at(one.buf or 0, one.len) == _capi.string_at(
         other.buf or 0, other.len
