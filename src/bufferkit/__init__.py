@@ -7,6 +7,7 @@ from .flags import BufferFlags
 from .formats import Field, Format
 from .layout import Layout, Selection
 from .managed import BufferInfo, ManagedBuffer, acquire
+from .view import MemoryView
 
 __version__ = "0.1.0"
 
@@ -18,6 +19,7 @@ __all__ = [
     "Format",
     "Layout",
     "ManagedBuffer",
+    "MemoryView",
     "Report",
     "Selection",
     "__version__",

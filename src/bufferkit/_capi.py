@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 __all__ = [
+    "EMPTY_ADDRESS",
     "MAX_NDIM",
     "byte_window",
     "POINTER_SIZE",
@@ -238,6 +239,11 @@ def byte_window(address: int, size: int) -> Any:
 def write_bytes(address: int, data: bytes) -> None:
     """Copy the bytes of ``data`` to ``address``."""
     ctypes.memmove(address, data, len(data))
+
+
+_EMPTY = ctypes.create_string_buffer(1)
+EMPTY_ADDRESS: int = ctypes.addressof(_EMPTY)
+"""A valid address for views without elements (never read or written)."""
 
 
 class Memory:

@@ -60,10 +60,13 @@ def builtin_view(
     """A builtin memoryview of ``layout`` at ``base`` with the format text ``fmt``.
 
     ``keepalive`` lives as long as the memoryview and every view derived from it.
-    The layout must have elements (a NULL ``base`` is refused).
+    A layout without elements gets a dummy address if its own is NULL.
     """
+    address = base + layout.offset
+    if layout.nitems == 0 and address <= 0:
+        address = _capi.EMPTY_ADDRESS
     return _capi.memoryview_over(
-        base + layout.offset,
+        address,
         itemsize=layout.itemsize,
         fmt=fmt,
         shape=layout.shape,
