@@ -129,18 +129,14 @@ class RawBuffer:
     ``release`` does nothing. ``release`` calls ``PyBuffer_Release`` once.
     """
 
-    __slots__ = ("__weakref__", "_held", "_struct")
+    __slots__ = ("__weakref__", "_struct", "held")
 
     def __init__(self, obj: object, flags: int) -> None:
-        self._held = False
+        self.held = False
+        """True between a successful getbuffer and its release (read only)."""
         self._struct = Py_buffer()
         _GetBuffer(obj, ctypes.byref(self._struct), int(flags))
-        self._held = True
-
-    @property
-    def held(self) -> bool:
-        """True between a successful getbuffer and its release."""
-        return self._held
+        self.held = True
 
     @property
     def address(self) -> int:
@@ -179,9 +175,9 @@ class RawBuffer:
 
     def release(self) -> bool:
         """Release the buffer if still held; True if this call released it."""
-        if not self._held:
+        if not self.held:
             return False
-        self._held = False
+        self.held = False
         _Release(ctypes.byref(self._struct))
         return True
 

@@ -143,14 +143,15 @@ class ManagedBuffer:
 
     def register_view(self) -> None:
         """Count one more view sharing this buffer."""
-        if self.released:
+        if not self._raw.held:
             raise ValueError("operation forbidden on released memoryview object")
         self._views += 1
 
     def unregister_view(self) -> None:
         """Count one view gone; release when nothing uses the buffer any more."""
         self._views -= 1
-        self._release_if_unused()
+        if self._views <= 0 and self._exports <= 0:
+            self._finalizer()
 
     def register_export(self) -> None:
         """Count one buffer exported from a view of this buffer."""

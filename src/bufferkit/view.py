@@ -63,6 +63,9 @@ __all__ = ["MemoryView"]
 _RELEASED = "operation forbidden on released memoryview object"
 _DIFFERENT_STRUCTURES = "memoryview assignment: lvalue and rvalue have different structures"
 _first = operator.itemgetter(0)
+_new_object = object.__new__
+_slice_indices = slice.indices
+_MAX_SLICINGS = 16  # slicing patterns a view remembers
 _struct_sizes: dict[str, int | None] = {}
 
 
@@ -127,34 +130,21 @@ class MemoryView:
     ``MemoryView(view)`` shares ``view``'s managed buffer.
     """
 
-    __slots__ = (
-        "__weakref__",
-        "_base",
-        "_exact",
-        "_exports",
-        "_format",
-        "_hash",
-        "_layout",
-        "_mbuf",
-        "_ndim",
-        "_reader",
-        "_readonly",
-        "_released",
-        "_text",
-    )
-
+    # No __slots__: an instance dict lets the lazily set state default to these
+    # class attributes, so a new view sets only the seven fields every view has.
     _base: int
-    _exact: memoryview | None
-    _exports: int
     _format: Format | None
-    _hash: int | None
     _layout: Layout
     _mbuf: ManagedBuffer
     _ndim: int
-    _reader: memoryview | None
     _readonly: bool
-    _released: bool
     _text: str
+    _exact: memoryview | None = None
+    _exports: int = 0
+    _hash: int | None = None
+    _reader: memoryview | None = None
+    _released: bool = True  # until adopted: __del__ then has nothing to undo
+    _slicings: dict[Any, Layout] | None = None
 
     def __init__(self, obj: object, flags: int = BufferFlags.FULL_RO) -> None:
         if isinstance(obj, MemoryView):
@@ -188,11 +178,25 @@ class MemoryView:
         self._format = fmt
         self._text = text
         self._readonly = readonly
-        self._reader = None
-        self._exact = None
-        self._exports = 0
-        self._hash = None
         self._released = False
+
+    def _sub(self, layout: Layout, base: int) -> MemoryView:
+        """A sub-view: this view's managed buffer, format and mode, another layout.
+
+        The hot path of slicing: ``_adopt`` written out.
+        """
+        view = _new_object(MemoryView)
+        mbuf = self._mbuf
+        mbuf.register_view()
+        view._mbuf = mbuf
+        view._base = base
+        view._layout = layout
+        view._ndim = len(layout.shape)
+        view._format = self._format
+        view._text = self._text
+        view._readonly = self._readonly
+        view._released = False
+        return view
 
     def _derive(
         self,
@@ -202,8 +206,8 @@ class MemoryView:
         text: str | None = None,
         readonly: bool | None = None,
     ) -> MemoryView:
-        """A view sharing this view's managed buffer, with another layout."""
-        view = object.__new__(MemoryView)
+        """A view sharing this view's managed buffer, with another layout or format."""
+        view = _new_object(MemoryView)
         view._adopt(
             self._mbuf,
             self._base if base is None else base,
@@ -265,14 +269,13 @@ class MemoryView:
         for helper in (self._reader, self._exact):
             if helper is not None:
                 helper.release()
-        self._reader = self._exact = None
+        self._reader = self._exact = self._slicings = None
         self._mbuf.unregister_view()
 
     def __del__(self) -> None:
-        if getattr(self, "_released", True):
-            return
-        self._released = True
-        self._mbuf.unregister_view()
+        if not self._released:
+            self._released = True
+            self._mbuf.unregister_view()
 
     def __enter__(self) -> MemoryView:
         self._check()
@@ -487,18 +490,49 @@ class MemoryView:
     # --- indexing -----------------------------------------------------------------
 
     def __getitem__(self, key: Any) -> Any:
-        reader = self._reader
-        if reader is not None:
-            kind = type(key)
-            if kind is int:
-                if self._ndim == 1:
-                    return reader[key]
-            elif kind is tuple and len(key) == self._ndim and key and type(key[0]) is int:
+        # The hot paths first: an element through the builtin reader, a slicing
+        # this view has seen before; everything else (and every error) below.
+        kind = type(key)
+        if kind is tuple:
+            reader = self._reader
+            if reader is not None and len(key) == self._ndim and key and type(key[0]) is int:
                 try:
                     return reader[key]
                 except (TypeError, NotImplementedError):
                     pass  # a slice among the ints: a sub-view
+            slicings = self._slicings
+            if slicings is not None:
+                known = slicings.get(_normalized(key, self._layout.shape))
+                if known is not None:
+                    view = _new_object(MemoryView)
+                    mbuf = self._mbuf
+                    mbuf._views += 1  # register_view(): this view keeps it unreleased
+                    view._mbuf = mbuf
+                    view._base = self._base
+                    view._layout = known
+                    view._ndim = len(known.shape)
+                    view._format = self._format
+                    view._text = self._text
+                    view._readonly = self._readonly
+                    view._released = False
+                    return view
+        elif kind is int:
+            reader = self._reader
+            if reader is not None and self._ndim == 1:
+                return reader[key]
         return self._subscript(key)
+
+    def _remember_slicing(self, key: Any, layout: Layout) -> None:
+        """Keep the layout a tuple of slices gave, under the key's normalised form."""
+        if type(key) is not tuple:
+            return
+        normalized = _normalized(key, self._layout.shape)
+        if normalized is None:
+            return
+        slicings = self._slicings
+        if slicings is None or len(slicings) >= _MAX_SLICINGS:
+            slicings = self._slicings = {}
+        slicings[normalized] = layout
 
     def _follow(self, hops: tuple[int, ...]) -> int:
         """The address the pointer hops of a selection lead to from this view's base."""
@@ -512,7 +546,9 @@ class MemoryView:
         selection = self._layout.resolve(key)
         base = self._follow(selection.hops)
         if not selection.element:
-            return self._derive(selection.layout, base)
+            if not selection.hops:
+                self._remember_slicing(key, selection.layout)
+            return self._sub(selection.layout, base)
         fmt = self._values_format()
         reader = self._reader_view()
         if reader is not None:
@@ -681,6 +717,24 @@ class MemoryView:
         view.release()
         self._exports -= 1
         self._mbuf.unregister_export()
+
+
+def _normalized(key: tuple[Any, ...], shape: tuple[int, ...]) -> Any:
+    """``(start, stop, step)`` of each slice of ``key`` on ``shape``, or None.
+
+    ``slice.indices`` validates in C what ``Layout.resolve`` would (bounds that
+    are not integers, a zero step); None when ``key`` holds anything but slices
+    or more entries than ``shape`` has dimensions. Two dimensions, the common
+    case, are written out.
+    """
+    try:
+        if len(key) == 2:
+            return (key[0].indices(shape[0]), key[1].indices(shape[1]))
+        if len(key) > len(shape):
+            return None
+        return tuple(map(_slice_indices, key, shape))
+    except (AttributeError, TypeError, ValueError, IndexError):
+        return None
 
 
 def _is_exporter(value: object) -> bool:
