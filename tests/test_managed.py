@@ -89,8 +89,10 @@ def test_the_buffer_outlives_its_views_and_exports() -> None:
     managed = ManagedBuffer(exporter)
     managed.register_view()
     managed.register_view()
-    managed.register_export()
     managed.unregister_view()
+    with pytest.raises(BufferError, match="1 view"):
+        managed.release()  # a view still reads the memory
+    managed.register_export()
     managed.unregister_view()
     assert not managed.released
     with pytest.raises(BufferError):

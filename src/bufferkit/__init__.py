@@ -8,6 +8,7 @@ from .formats import Field, Format
 from .layout import Layout, Selection
 from .managed import BufferInfo, ManagedBuffer, acquire
 from .ndarray import NDArray
+from .view import MemoryView
 
 __version__ = "0.1.0"
 
@@ -19,6 +20,7 @@ __all__ = [
     "Format",
     "Layout",
     "ManagedBuffer",
+    "MemoryView",
     "NDArray",
     "Report",
     "Selection",

@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 __all__ = [
+    "EMPTY_ADDRESS",
     "MAX_NDIM",
     "byte_window",
     "POINTER_SIZE",
@@ -134,18 +135,14 @@ class RawBuffer:
     ``release`` does nothing. ``release`` calls ``PyBuffer_Release`` once.
     """
 
-    __slots__ = ("__weakref__", "_held", "_struct")
+    __slots__ = ("__weakref__", "_struct", "held")
 
     def __init__(self, obj: object, flags: int) -> None:
-        self._held = False
+        self.held = False
+        """True between a successful getbuffer and its release (read only)."""
         self._struct = Py_buffer()
         _GetBuffer(obj, ctypes.byref(self._struct), int(flags))
-        self._held = True
-
-    @property
-    def held(self) -> bool:
-        """True between a successful getbuffer and its release."""
-        return self._held
+        self.held = True
 
     @property
     def address(self) -> int:
@@ -184,9 +181,9 @@ class RawBuffer:
 
     def release(self) -> bool:
         """Release the buffer if still held; True if this call released it."""
-        if not self._held:
+        if not self.held:
             return False
-        self._held = False
+        self.held = False
         _Release(ctypes.byref(self._struct))
         return True
 
@@ -244,6 +241,11 @@ def byte_window(address: int, size: int) -> Any:
 def write_bytes(address: int, data: bytes) -> None:
     """Copy the bytes of ``data`` to ``address``."""
     ctypes.memmove(address, data, len(data))
+
+
+_EMPTY = ctypes.create_string_buffer(1)
+EMPTY_ADDRESS: int = ctypes.addressof(_EMPTY)
+"""A valid address for views without elements (never read or written)."""
 
 
 class Memory:

@@ -60,10 +60,13 @@ def builtin_view(
     """A builtin memoryview of ``layout`` at ``base`` with the format text ``fmt``.
 
     ``keepalive`` lives as long as the memoryview and every view derived from it.
-    The layout must have elements (a NULL ``base`` is refused).
+    A layout without elements gets a dummy address if its own is NULL.
     """
+    address = base + layout.offset
+    if layout.nitems == 0 and address <= 0:
+        address = _capi.EMPTY_ADDRESS
     return _capi.memoryview_over(
-        base + layout.offset,
+        address,
         itemsize=layout.itemsize,
         fmt=fmt,
         shape=layout.shape,
@@ -263,7 +266,21 @@ def tolist(base: int, layout: Layout, fmt: Format) -> Any:
             return view.tolist()
         finally:
             view.release()
-    return nest(fmt.unpack(gather(base, layout)), layout.shape)
+    return nest(fmt.unpack(_contiguous_bytes(base, layout)), layout.shape)
+
+
+def _contiguous_bytes(base: int, layout: Layout) -> Any:
+    """The elements' bytes in C order: the memory itself when it is already so laid out.
+
+    The zero-copy view is used only during the caller's call, while it holds the buffer.
+    """
+    if not layout.is_indirect:
+        simple = layout.simplified()
+        if _is_dense(simple):
+            return _capi.memoryview_over(
+                base + simple.offset, itemsize=1, fmt="B", shape=(layout.nbytes,)
+            )
+    return gather(base, layout)
 
 
 def read_item(address: int, fmt: Format) -> Any:

@@ -9,7 +9,8 @@ Invariants (the seed thread's ``PyManagedBufferObject``):
   of it taken right after the getbuffer.
 - ``views`` counts the views registered on it; ``exports`` counts the buffers
   exported from those views and still held by consumers. While ``exports`` is
-  non-zero the buffer cannot be released: consumers hold raw pointers into it.
+  non-zero the buffer cannot be released: consumers hold raw pointers into it;
+  nor while ``views`` is: the views read it. The last view to go releases it.
 - Once released, ``info.buf`` must not be used: every user checks ``released``.
 - A refused request raises ``BufferError`` (an exporter's other exceptions are
   converted, the original chained); a non-exporter raises ``TypeError``.
@@ -128,24 +129,29 @@ class ManagedBuffer:
     def release(self) -> None:
         """Release the exporter's buffer now (a second call does nothing).
 
-        Raises ``BufferError`` while buffers exported from its views are held.
+        Raises ``BufferError`` while views are registered on it or buffers exported
+        from them are held: both reach its memory. (Views release it themselves
+        when the last of them goes.)
         """
         if self._exports:
             raise BufferError(
                 f"cannot release a managed buffer with {self._exports} exported buffer(s)"
             )
+        if self._views > 0:
+            raise BufferError(f"cannot release a managed buffer with {self._views} view(s)")
         self._finalizer()
 
     def register_view(self) -> None:
         """Count one more view sharing this buffer."""
-        if self.released:
+        if not self._raw.held:
             raise ValueError("operation forbidden on released memoryview object")
         self._views += 1
 
     def unregister_view(self) -> None:
         """Count one view gone; release when nothing uses the buffer any more."""
         self._views -= 1
-        self._release_if_unused()
+        if self._views <= 0 and self._exports <= 0:
+            self._finalizer()
 
     def register_export(self) -> None:
         """Count one buffer exported from a view of this buffer."""

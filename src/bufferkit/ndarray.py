@@ -109,7 +109,6 @@ _SSIZE_MIN: Final = -_SSIZE_MAX - 1
 _INT_MAX: Final = 2**31 - 1
 _NOT_CONTIGUOUS: Final = "ndarray is not C-contiguous"
 _IMMUTABLE: Final = "structure of re-exporting object is immutable"
-_EMPTY = _capi.Memory(1)  # the address exported for a re-export without memory
 
 
 # --- C argument conversions -------------------------------------------------------
@@ -411,7 +410,7 @@ class _Base:
         """A builtin memoryview of exactly these fields that keeps the memory alive."""
         shape = self.shape if self.ndim != 0 else ()
         return _capi.memoryview_over(
-            self.buf or _EMPTY.address,
+            self.buf or _capi.EMPTY_ADDRESS,
             itemsize=self.itemsize,
             fmt=self.fmt or "B",
             shape=shape,
