@@ -277,6 +277,17 @@ def test_up_to_128_dimensions_without_the_builtin(flags: int) -> None:
         memoryview(array)
 
 
+def test_a_second_init_is_refused() -> None:
+    """C pushes a new base (or leaks its buffer); here ``push`` is the one way."""
+    array = NDArray([1, 2], shape=[2])
+    view = memoryview(array)
+    with pytest.raises(TypeError, match="already initialized"):
+        array.__init__([3], shape=[1])  # type: ignore[misc]
+    assert array.tolist() == [1, 2] and not can_push(array)
+    view.release()
+    assert can_push(array)
+
+
 def test_hash_follows_the_bytes_of_read_only_arrays() -> None:
     assert hash(NDArray([1, 2, 3], shape=[3])[::-1]) == hash(bytes([3, 2, 1]))
     with pytest.raises(ValueError, match="writable"):

@@ -8,6 +8,7 @@ is fed only input it validates itself: moderate shapes, strides and offsets.
 
 from __future__ import annotations
 
+import array
 import itertools
 from typing import Any
 
@@ -16,6 +17,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from bufferkit import testbuffer as ours
+from bufferkit.flags import BufferFlags as F
 
 from oracles import (
     BAD_ITEMS,
@@ -407,3 +409,51 @@ def test_scripted_histories_agree(script: str, varexport: bool) -> None:
         c_history.run(step, pushed)
         py_history.run(step, pushed)
         assert c_history.seen == py_history.seen
+
+
+def _format_without_shape(request: int) -> bool:
+    return bool(request & F.FORMAT) and request & F.ND != F.ND
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda module: b"abcdef",
+        lambda module: bytearray(b"abcdef"),
+        lambda module: array.array("h", [1, -2, 3]),
+        lambda module: module.ndarray(list(range(12)), shape=[3, 4], format="h")[::-1, 1:],
+        lambda module: module.ndarray(list(range(6)), shape=[2, 3], flags=module.ND_PIL),
+    ],
+    ids=["bytes", "bytearray", "array", "strided-ndarray", "pil-ndarray"],
+)
+@pytest.mark.parametrize("getbuf", [F.SIMPLE, F.ND, F.STRIDES, F.FULL_RO, F.FULL])
+def test_redirected_requests_agree(make: Any, getbuf: int) -> None:
+    """ND_REDIRECT forwards every request to the exporter. Only a FORMAT request
+    without ND differs: no PEP 688 exporter can grant it (docs/testbuffer.md)."""
+    c_base, py_base = make(theirs), make(ours)
+    c_made = outcome(lambda: theirs.ndarray(c_base, getbuf=getbuf, flags=ours.ND_REDIRECT), _keep)
+    py_made = outcome(lambda: ours.ndarray(py_base, getbuf=getbuf, flags=ours.ND_REDIRECT), _keep)
+    assert c_made[0] == py_made[0]
+    if c_made[0] != "ok":
+        return
+    requests = [request for request in REQUESTS if not _format_without_shape(request)]
+    c_labels, py_labels = Labels(), Labels()
+    for c_result, py_result in zip(
+        reexport_outcomes(theirs.ndarray, c_made[1], c_labels, requests),
+        reexport_outcomes(ours.ndarray, py_made[1], py_labels, requests),
+        strict=True,
+    ):
+        assert _without_obj(c_result) == _without_obj(py_result)
+
+
+def _keep(value: Any) -> Any:
+    return value
+
+
+def _without_obj(result: Any) -> Any:
+    """A re-export's outcome without ``obj`` (the exporter in C, its wrapper here)."""
+    if result[1][0] != "ok":
+        return result
+    summary = dict(result[1][1])
+    summary.pop("obj")
+    return (result[0], ("ok", summary, result[1][2]))

@@ -664,6 +664,8 @@ class NDArray:
         getbuf: object = _GETBUF_UNUSED,
     ) -> None:
         offset_n, flags_n, getbuf_n = c_ssize(offset), c_int(flags), c_int(getbuf)
+        if hasattr(self, "_bases"):
+            raise TypeError("NDArray is already initialized: use push() to change it")
         self._exported: dict[int, weakref.finalize[Any, Any]] = {}
         self._varexport = False
         self._consumer = shape is None and isinstance(obj, collections.abc.Buffer)
