@@ -1,5 +1,6 @@
 import ctypes
 import gc
+import sys
 import weakref
 
 import pytest
@@ -144,3 +145,53 @@ def test_memoryview_from_memory() -> None:
     mv[:] = b"wxyz"
     assert _capi.string_at(memory.address, 4) == b"wxyz"
     assert _capi.memoryview_from_memory(memory.address, 4, readonly=True).readonly
+
+
+def test_memoryview_flags_are_located_on_this_interpreter() -> None:
+    assert _capi.describe()["sets_memoryview_flags"]
+
+
+def _request(view: memoryview, flags: int) -> None:
+    """One getbuffer on ``view`` with ``flags``, released at once."""
+    _capi.RawBuffer(view, flags).release()
+
+
+def test_contiguity_set_on_an_empty_view_changes_its_getbuffer() -> None:
+    memory = _capi.Memory(8)
+    empty = _capi.memoryview_over(memory.address, itemsize=1, fmt="B", shape=(0,), strides=(2,))
+    with pytest.raises(BufferError, match="not C-contiguous"):
+        _request(empty, 0)
+    assert _capi.set_memoryview_flags(empty, c_contiguous=True, f_contiguous=True, indirect=False)
+    _request(empty, 0)
+    assert empty.c_contiguous and empty.f_contiguous
+    empty.release()
+
+
+def test_the_indirect_flag_cleared_where_no_pointer_is_followed() -> None:
+    memory = _capi.Memory(8)
+    padded = _capi.memoryview_over(
+        memory.address, itemsize=1, fmt="B", shape=(2,), strides=(1,), suboffsets=(-1,)
+    )
+    with pytest.raises(BufferError, match="requires suboffsets"):
+        _request(padded, 0x18)  # STRIDES, no INDIRECT
+    _capi.set_memoryview_flags(padded, c_contiguous=False, f_contiguous=False, indirect=False)
+    _request(padded, 0x18)
+    padded.release()
+
+
+def test_unsafe_flag_changes_are_refused() -> None:
+    memory = _capi.Memory(16)
+    strided = _capi.memoryview_over(memory.address, itemsize=1, fmt="B", shape=(4,), strides=(2,))
+    with pytest.raises(ValueError, match="without bytes"):
+        _capi.set_memoryview_flags(strided, c_contiguous=True, f_contiguous=False, indirect=False)
+    _capi.write_bytes(memory.address, memory.address.to_bytes(8, sys.byteorder))
+    pointing = _capi.memoryview_over(
+        memory.address, itemsize=1, fmt="B", shape=(1, 2), strides=(8, 1), suboffsets=(0, -1)
+    )
+    with pytest.raises(ValueError, match="follows pointers"):
+        _capi.set_memoryview_flags(pointing, c_contiguous=False, f_contiguous=False, indirect=False)
+    with pytest.raises(BufferError, match="requires suboffsets"):
+        _request(pointing, 0x18)
+    assert not strided.c_contiguous
+    strided.release()
+    pointing.release()
