@@ -288,6 +288,14 @@ def test_a_second_init_is_refused() -> None:
     assert can_push(array)
 
 
+def test_more_slices_than_dimensions_are_refused() -> None:
+    """C writes past its arrays here; the array is left unexported."""
+    array = NDArray(list(range(6)), shape=[2, 3])
+    with pytest.raises(TypeError, match="cannot slice 2 dimensions with 3 slices"):
+        array[::1, ::1, ::1]
+    assert can_push(array)
+
+
 def test_hash_follows_the_bytes_of_read_only_arrays() -> None:
     assert hash(NDArray([1, 2, 3], shape=[3])[::-1]) == hash(bytes([3, 2, 1]))
     with pytest.raises(ValueError, match="writable"):

@@ -401,10 +401,10 @@ class _Base:
 
     def derived_flags(self) -> int:
         """``init_flags``: what the structure says about itself."""
+        c_ok, f_ok = self.contiguity()
         flags = ND_SCALAR if self.ndim == 0 else 0
         flags |= ND_PIL if self.suboffsets is not None else 0
-        flags |= _ND_C if self.is_contiguous("C") else 0
-        return flags | (ND_FORTRAN if self.is_contiguous("F") else 0)
+        return flags | (_ND_C if c_ok else 0) | (ND_FORTRAN if f_ok else 0)
 
     def view(self, readonly: bool) -> memoryview:
         """A builtin memoryview of exactly these fields that keeps the memory alive."""
