@@ -83,14 +83,14 @@ def export_memoryview() -> tuple[Timed, dict[str, Timed]]:
 
 
 CASES = [
-    Case("ndarray: build 1M ints from a list", build_from_list, ("_testbuffer", 1.0)),
+    Case("ndarray: build 1M ints from a list", build_from_list, {"_testbuffer": 1.0}),
     Case(
         "ndarray: build 500k '2i' items (tuples)",
         build_2d_from_tuples,
         note="tuples are checked (types, lengths) and flattened before one struct call",
     ),
-    Case("ndarray: tolist() of 1M ints", tolist, ("_testbuffer", 1.0)),
-    Case("ndarray: tolist() of a 1000x1000 PIL array", tolist_pil_2d, ("_testbuffer", 1.0)),
+    Case("ndarray: tolist() of 1M ints", tolist, {"_testbuffer": 1.0}),
+    Case("ndarray: tolist() of a 1000x1000 PIL array", tolist_pil_2d, {"_testbuffer": 1.0}),
     Case("ndarray: tobytes() of a strided 500k view", tobytes_strided),
     Case(
         "ndarray: export + release a memoryview",
