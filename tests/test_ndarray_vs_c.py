@@ -320,7 +320,8 @@ def histories(draw: st.DrawFn) -> tuple[Spec, bool, list[tuple[str, Any]]]:
     steps: list[tuple[str, Any]] = []
     for _ in range(draw(st.integers(1, 10))):
         step = draw(STEPS)
-        steps.append((step, draw(specs(bad=False)) if step == "push" else None))
+        pushed = draw(specs(bad=False).filter(_exportable)) if step == "push" else None
+        steps.append((step, pushed))
     return first, varexport, steps
 
 
