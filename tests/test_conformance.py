@@ -568,3 +568,68 @@ def test_the_default_requests_are_the_28_combinations() -> None:
         "FULL",
         "FULL_RO",
     }
+
+
+# --- bufferkit's own exporters -------------------------------------------------------
+
+
+def _bufferkit_exporters() -> dict[str, Callable[[], object]]:
+    from bufferkit import MemoryView, NDArray
+    from bufferkit import testbuffer as tb
+
+    items = list(range(24))
+    return {
+        "ndarray-c": lambda: NDArray(items, shape=[4, 6], format="i"),
+        "ndarray-c-writable": lambda: NDArray(
+            items, shape=[4, 6], format="i", flags=tb.ND_WRITABLE
+        ),
+        "ndarray-fortran": lambda: NDArray(items, shape=[4, 6], format="i", flags=tb.ND_FORTRAN),
+        "ndarray-strided": lambda: NDArray(
+            items, shape=[3, 4], strides=[-16, 2], offset=32, format="h"
+        ),
+        "ndarray-pil": lambda: NDArray(
+            items, shape=[4, 6], format="i", flags=tb.ND_PIL | tb.ND_WRITABLE
+        ),
+        "ndarray-pil-fortran": lambda: NDArray(
+            items, shape=[2, 3, 4], format="i", flags=tb.ND_PIL | tb.ND_FORTRAN
+        ),
+        "ndarray-scalar": lambda: NDArray(7, shape=[], format="q"),
+        "ndarray-empty": lambda: NDArray(items, shape=[4, 6], format="i")[2:2],
+        "ndarray-records": lambda: NDArray([(1, 2.5), (3, 4.5)], shape=[2], format="hd"),
+        "ndarray-strings": lambda: NDArray([b"abc", b"def"], shape=[2], format="3s"),
+        "ndarray-sub-view": lambda: NDArray(items, shape=[4, 6], format="i")[1:, ::-2],
+        "ndarray-varexport": lambda: NDArray(items, shape=[24], flags=tb.ND_VAREXPORT),
+        "ndarray-re-export": lambda: NDArray(b"abcdef", getbuf=tb.PyBUF_FULL_RO),
+        "ndarray-redirect": lambda: NDArray(
+            NDArray(items, shape=[24], format="b", flags=tb.ND_WRITABLE),
+            getbuf=tb.PyBUF_FULL,
+            flags=tb.ND_REDIRECT,
+        ),
+        "memoryview-0d": lambda: MemoryView(NDArray(7, shape=[], format="q")),
+        "memoryview-pil-sub-view": lambda: MemoryView(
+            NDArray(items, shape=[4, 6], format="i", flags=tb.ND_PIL)
+        )[1:, ::2],
+        "memoryview-pil-column": lambda: MemoryView(
+            NDArray(items, shape=[4, 6], format="i", flags=tb.ND_PIL)
+        )[1:, 2],
+        "memoryview-transposed-cast": lambda: MemoryView(bytearray(24)).cast("h", (3, 4)).T,
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_bufferkit_exporters()))
+def test_bufferkit_exporters_pass_without_findings(name: str) -> None:
+    report = check_exporter(_bufferkit_exporters()[name])
+    assert_no_violation(report)
+    assert report.findings == [], str(report)
+
+
+def test_a_re_exporter_without_shape_is_not_compliant_as_in_c() -> None:
+    """``_testbuffer``'s own comment: such an ndarray is not a compliant provider."""
+    from bufferkit import NDArray
+    from bufferkit import testbuffer as tb
+
+    report = check_exporter(lambda: NDArray(bytearray(8), getbuf=tb.PyBUF_SIMPLE))
+    assert report.rules() == {"full-ro-refused"}
+    c_testbuffer = pytest.importorskip("_testbuffer")
+    c_report = check_exporter(lambda: c_testbuffer.ndarray(bytearray(8), getbuf=tb.PyBUF_SIMPLE))
+    assert c_report.rules() == {"full-ro-refused"}
