@@ -597,8 +597,8 @@ class Layout(_LayoutSlots):
             return self.shape[0] == 1 or self.strides[0] == self.itemsize
         return self.is_c_contiguous()
 
-    def cast(self, itemsize: int, shape: Sequence[int] | None = None) -> Layout:
-        """The layout of ``memoryview.cast`` to items of ``itemsize`` (and ``shape``)."""
+    def check_cast(self, shape: Sequence[int] | None = None) -> None:
+        """The checks of ``memoryview.cast`` that come before its format's (same errors)."""
         if not self._memoryview_c_contiguous():
             raise TypeError(_NOT_C_CONTIGUOUS)
         if (shape is not None or len(self.shape) != 1) and 0 in self.shape:
@@ -608,6 +608,10 @@ class Layout(_LayoutSlots):
                 raise ValueError(f"memoryview: number of dimensions must not exceed {MAX_NDIM}")
             if len(self.shape) != 1 and len(shape) != 1:
                 raise TypeError("memoryview: cast must be 1D -> ND or ND -> 1D")
+
+    def cast(self, itemsize: int, shape: Sequence[int] | None = None) -> Layout:
+        """The layout of ``memoryview.cast`` to items of ``itemsize`` (and ``shape``)."""
+        self.check_cast(shape)
         nbytes = self.nbytes
         if nbytes % itemsize:
             raise TypeError("memoryview: length is not a multiple of itemsize")

@@ -112,6 +112,16 @@ class ManagedBuffer:
         self._finalizer = weakref.finalize(self, raw.release)
 
     @property
+    def owner(self) -> object:
+        """The object in ``Py_buffer.obj`` as the exporter filled it (``None`` for NULL).
+
+        For a class exporting through ``__buffer__`` this is CPython's wrapper, not
+        ``info.obj``: what the builtin memoryview hashes and keeps alive.
+        """
+        address = self._raw.obj_address
+        return _capi.object_at(address) if address else None
+
+    @property
     def released(self) -> bool:
         """True once the exporter's buffer has been released."""
         return not self._raw.held

@@ -91,6 +91,13 @@ def _same_shape(a: Sequence[int], b: Sequence[int]) -> bool:
     return True
 
 
+class _NoShape:
+    """The type of ``cast``'s default: no shape given (``None`` is refused, as by the builtin)."""
+
+
+_NO_SHAPE = _NoShape()
+
+
 class _RawMemory(ManagedBuffer):
     """The managed buffer of ``MemoryView.from_memory``: it has no exporter."""
 
@@ -245,7 +252,7 @@ class MemoryView:
         if format == "B" and shape is None:
             return view
         try:
-            return view.cast(format, shape)
+            return view.cast(format) if shape is None else view.cast(format, shape)
         finally:
             view.release()
 
@@ -305,7 +312,7 @@ class MemoryView:
             code = self._format.native_equivalent
             if code is not None:
                 if self._format.native is not None and self._exact is not None:
-                    reader = self._exact
+                    reader = self._exact  # its text is the code, or '@' and the code
                 else:
                     reader = self._builtin(code)
                 self._reader = reader
@@ -316,7 +323,7 @@ class MemoryView:
         exact = self._exact
         if exact is None:
             fmt = self._format
-            if fmt is not None and fmt.native is not None:
+            if fmt is not None and fmt.native == self._text:
                 exact = self._reader_view()
             exact = exact if exact is not None else self._builtin(self._text)
             self._exact = exact
@@ -575,6 +582,12 @@ class MemoryView:
             message = f"memoryview: invalid value for format {self._text!r}: {error}"
             raise ValueError(message) from None
 
+    def __delitem__(self, key: Any) -> None:
+        self._check()
+        if self._readonly:
+            raise TypeError("cannot modify read-only memory")
+        raise TypeError("cannot delete memory")
+
     def _assign(self, base: int, layout: Layout, value: Any) -> None:
         """Copy the elements of the exporter ``value`` onto ``layout`` at ``base``."""
         if not _is_exporter(value):
@@ -612,6 +625,10 @@ class MemoryView:
     def tobytes(self, order: str | None = "C") -> bytes:
         """The bytes of the items in ``'C'``, ``'F'`` or ``'A'`` order."""
         self._check()
+        if order is not None and not isinstance(order, str):
+            raise TypeError(
+                f"tobytes() argument 'order' must be str or None, not {type(order).__name__}"
+            )
         return engine.gather(self._base, self._layout, "C" if order is None else order)
 
     def hex(self, *args: Any, **kwargs: Any) -> str:
@@ -646,24 +663,38 @@ class MemoryView:
         return bool(mine == theirs)
 
     def __hash__(self) -> int:
+        """The builtin's hash: read-only ``B``/``b``/``c`` views of hashable exporters."""
         if self._hash is None:
             self._check()
-            self._hash = hash(self._exact_view())
+            if not self._readonly:
+                raise ValueError("cannot hash writable memoryview object")
+            if self._format is None or self._format.native not in ("B", "b", "c"):
+                raise ValueError("memoryview: hashing is restricted to formats 'B', 'b' or 'c'")
+            if type(self._mbuf) is not _RawMemory:
+                hash(self._mbuf.owner)  # the builtin's rule: an unhashable exporter refuses
+            self._hash = hash(self.tobytes())
         return self._hash
 
     # --- new views ------------------------------------------------------------------
 
-    def cast(self, format: str, shape: Sequence[int] | None = None) -> MemoryView:
-        """The same bytes seen with another format (any two formats) and shape."""
+    def cast(self, format: str, shape: Sequence[int] | _NoShape = _NO_SHAPE) -> MemoryView:
+        """The same bytes seen with another format (any two formats) and shape.
+
+        As the builtin's: ``shape`` must be a list or a tuple when given.
+        """
         self._check()
         if not isinstance(format, str):
             raise TypeError(f"cast() argument 'format' must be str, not {type(format).__name__}")
-        if shape is not None and not isinstance(shape, (list, tuple)):
-            raise TypeError("shape must be a list or a tuple")
+        dims: Sequence[int] | None = None
+        if not isinstance(shape, _NoShape):
+            if not isinstance(shape, (list, tuple)):
+                raise TypeError("shape must be a list or a tuple")
+            dims = shape
+        self._layout.check_cast(dims)
         fmt = Format(format)
         if fmt.itemsize == 0:
             raise ValueError(f"memoryview: cannot cast to format {format!r} of itemsize 0")
-        layout = self._layout.cast(fmt.itemsize, shape)
+        layout = self._layout.cast(fmt.itemsize, dims)
         return self._derive(layout, fmt=fmt, text=format)
 
     def toreadonly(self) -> MemoryView:
