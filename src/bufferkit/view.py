@@ -566,6 +566,10 @@ class MemoryView:
         self._check()
         if self._readonly:
             raise TypeError("cannot modify read-only memory")
+        if key is Ellipsis and not self._ndim:
+            key = ()  # the builtin's rule: v[...] = x stores the item of a 0-d view
+        elif type(key) is slice and not _is_exporter(value):
+            raise _not_an_exporter(value)  # the builtin asks before it reads the slice
         selection = self._layout.resolve(key)
         base = self._follow(selection.hops)
         if not selection.element:
@@ -591,7 +595,7 @@ class MemoryView:
     def _assign(self, base: int, layout: Layout, value: Any) -> None:
         """Copy the elements of the exporter ``value`` onto ``layout`` at ``base``."""
         if not _is_exporter(value):
-            raise TypeError(f"a bytes-like object is required, not '{type(value).__name__}'")
+            raise _not_an_exporter(value)
         source = value if isinstance(value, MemoryView) else MemoryView(value)
         try:
             source._check()
@@ -766,6 +770,10 @@ def _normalized(key: tuple[Any, ...], shape: tuple[int, ...]) -> Any:
         return tuple(map(_slice_indices, key, shape))
     except (AttributeError, TypeError, ValueError, IndexError):
         return None
+
+
+def _not_an_exporter(value: object) -> TypeError:
+    return TypeError(f"a bytes-like object is required, not '{type(value).__name__}'")
 
 
 def _is_exporter(value: object) -> bool:
