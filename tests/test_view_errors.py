@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from bufferkit import MemoryView
 
+from exporters import FailingExporter
 from layouts import NATIVE_FORMATS, Spec, examples, specs, testbuffer
 from oracles import outcome
 
@@ -244,3 +245,13 @@ def test_assignment_from_non_exporters_and_mismatches() -> None:
         expected = outcome(store, memoryview(bytearray(3)))
         assert outcome(store, MemoryView(bytearray(3))) == expected, (key, value)
         assert expected[0] == "raise"
+
+
+@pytest.mark.parametrize("error", [ValueError("no"), BufferError("no"), TypeError("no")])
+def test_an_exporters_own_exception_reaches_the_caller(error: Exception) -> None:
+    """``MemoryView(obj)`` raises what ``memoryview(obj)`` raises, not a converted error."""
+    for make in (memoryview, MemoryView):
+        exporter = FailingExporter(error)
+        with pytest.raises(type(error), match="no") as caught:
+            make(exporter)
+        assert type(caught.value) is type(error) and exporter.gets == 1

@@ -56,7 +56,7 @@ from .flags import (
 )
 from .formats import Format
 from .layout import Layout
-from .managed import BufferInfo, ManagedBuffer
+from .managed import BufferInfo, ExporterError, ManagedBuffer
 
 __all__ = ["MemoryView"]
 
@@ -159,7 +159,10 @@ class MemoryView:
             obj._check_request(flags)
             self._adopt(obj._mbuf, obj._base, obj._layout, obj._format, obj._text, obj._readonly)
             return
-        mbuf = ManagedBuffer(obj, flags)
+        try:
+            mbuf = ManagedBuffer(obj, flags)
+        except ExporterError as error:
+            raise error.original from error.original.__cause__  # as memoryview(obj) does
         try:
             layout, text = _master(mbuf.info)
         except BaseException:
