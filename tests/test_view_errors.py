@@ -54,7 +54,7 @@ def expected_error(key: Any, shape: tuple[int, ...]) -> type[Exception] | None:
     parts = key if isinstance(key, tuple) else (key,)
     kinds = [entry_kind(entry) for entry in parts]
     if not shape:
-        return None if key == () or key is Ellipsis else TypeError
+        return None if key in ((), (Ellipsis,)) or key is Ellipsis else TypeError
     if "junk" in kinds or kinds.count("ellipsis") > 1:
         return TypeError
     if len(parts) - kinds.count("ellipsis") > len(shape):

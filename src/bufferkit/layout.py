@@ -495,7 +495,7 @@ class Layout(_LayoutSlots):
     def _resolve_general(self, key: Any) -> Selection:
         """Every key on every layout, suboffsets included; all error checks in order."""
         if not self.shape:
-            if key is Ellipsis:
+            if key is Ellipsis or (type(key) is tuple and key == (Ellipsis,)):
                 return _selection(self, (), False)
             if type(key) is tuple and not key:
                 return _selection(self, (), True)
