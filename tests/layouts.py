@@ -9,6 +9,7 @@ multiples of the itemsize and keep every element inside the items), since
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import struct
@@ -56,13 +57,17 @@ class Spec:
             self.items, offset=self.offset, flags=self.flags | extra_flags, **kwargs
         )
 
+    def with_flags(self, flags: int) -> Spec:
+        """The same array with other flags (the PIL array's direct twin, say)."""
+        return dataclasses.replace(self, flags=flags)
+
     @property
     def native(self) -> bool:
         """True if the builtin memoryview reads this format's values."""
         return self.format in NATIVE_FORMATS
 
 
-def _code_values(code: str, count: int) -> st.SearchStrategy[Any]:
+def _code_values(code: str, count: int, prefix: str = "") -> st.SearchStrategy[Any]:
     if code == "c":
         return st.binary(min_size=1, max_size=1)
     if code == "s":
@@ -72,7 +77,7 @@ def _code_values(code: str, count: int) -> st.SearchStrategy[Any]:
     if code in "efd":
         width = {"e": 16, "f": 32, "d": 64}[code]
         return st.floats(width=width)  # type: ignore[arg-type]
-    bits = 8 * struct.calcsize(code)
+    bits = 8 * struct.calcsize(prefix + code)
     if code.isupper():
         return st.integers(0, 2**bits - 1)
     return st.integers(-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
@@ -94,13 +99,14 @@ def _parts(fmt: str) -> list[tuple[int, str]]:
 def item_values(fmt: str) -> st.SearchStrategy[Any]:
     """One item of ``fmt`` as ``_testbuffer`` takes it: a value, or a tuple of several."""
     strategies: list[st.SearchStrategy[Any]] = []
+    prefix = fmt[:1] if fmt[:1] in "@=<>!" else ""
     for count, code in _parts(fmt):
         if code == "x":
             continue
         if code == "s":
             strategies.append(_code_values(code, count))
         else:
-            strategies.extend(_code_values(code, count) for _ in range(count))
+            strategies.extend(_code_values(code, count, prefix) for _ in range(count))
     if len(strategies) == 1:
         return strategies[0]
     return st.tuples(*strategies)

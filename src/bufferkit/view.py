@@ -105,9 +105,16 @@ class _RawMemory(ManagedBuffer):
 
 
 def _parse_format(text: str, itemsize: int) -> Format | None:
-    """The exporter's format, or None if bufferkit cannot read its values."""
+    """The exporter's format, or None if bufferkit cannot read its values.
+
+    ctypes exports ``wchar_t`` as ``'u'`` whatever its size: where the items are
+    too large for UCS-2 but fit UCS-4 (``'w'``), they are read as UCS-4.
+    """
     try:
         fmt = Format(text)
+        if fmt.itemsize != itemsize and "u" in text:
+            wide = Format(text.replace("u", "w"))
+            fmt = wide if wide.itemsize == itemsize else fmt
     except (ValueError, NotImplementedError):
         return None
     return fmt if fmt.itemsize == itemsize else None
