@@ -26,6 +26,7 @@ from layouts import Spec, examples, item_values, specs, testbuffer
 from oracles import nested, normalized, struct_items, struct_tolist
 
 EXAMPLES = examples(100)
+PIL_WRITABLE = testbuffer.ND_PIL | testbuffer.ND_WRITABLE
 CODES = "bBhHiIlLqQefd?"
 PREFIXES = ("<", ">", "=", "!", "@", "")
 SWAP = ">" if sys.byteorder == "little" else "<"
