@@ -13,11 +13,12 @@ import operator
 import struct
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bufferkit import MemoryView
+from bufferkit import BufferFlags, MemoryView
 
 from exporters import FailingExporter
 from layouts import NATIVE_FORMATS, Spec, examples, specs, testbuffer
@@ -255,3 +256,17 @@ def test_an_exporters_own_exception_reaches_the_caller(error: Exception) -> None
         with pytest.raises(type(error), match="no") as caught:
             make(exporter)
         assert type(caught.value) is type(error) and exporter.gets == 1
+
+
+@pytest.mark.parametrize(
+    "exporter",
+    [np.arange(6, dtype="<i4").reshape(2, 3), np.array(7, dtype="<i4"), bytearray(b"abc")],
+    ids=["2-d", "0-d", "bytearray"],
+)
+@pytest.mark.parametrize("flags", [BufferFlags.SIMPLE, BufferFlags.WRITABLE])
+def test_answers_without_shape_or_format_are_bytes(exporter: Any, flags: int) -> None:
+    """A SIMPLE answer has no shape: its ``len`` bytes, whatever ``itemsize``/``ndim`` say."""
+    view = MemoryView(exporter, flags)
+    assert (view.format, view.itemsize, view.ndim) == ("B", 1, 1)
+    assert view.tolist() == list(memoryview(exporter).cast("B").tobytes())
+    assert view.tobytes() == memoryview(exporter).tobytes()

@@ -125,12 +125,12 @@ def _master(info: BufferInfo) -> tuple[Layout, str]:
     itemsize = info.itemsize
     text = info.format if info.format is not None else "B"
     if info.shape is None:
+        if info.format is None:  # a SIMPLE answer: len unsigned bytes, whatever
+            return Layout(1, (info.len,)), text  # itemsize and ndim say (NumPy: ndim 0)
         if info.ndim > 1:
             raise BufferError(f"exporter gave ndim {info.ndim} but no shape")
         if info.ndim == 0:
             return Layout(itemsize, ()), text
-        if info.format is None:  # unsigned bytes, whatever itemsize says
-            return Layout(1, (info.len,)), text
         return Layout(itemsize, (info.len // itemsize,)), text
     if info.format is None and itemsize != 1:
         text = f"{itemsize}s"  # items of unknown type: opaque bytes
