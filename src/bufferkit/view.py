@@ -144,23 +144,36 @@ class MemoryView:
     ``MemoryView(view)`` shares ``view``'s managed buffer.
     """
 
-    # No __slots__: an instance dict lets the lazily set state default to these
-    # class attributes, so a new view sets only the seven fields every view has.
+    # The eight fields every view sets are slots; the lazily set state lives in
+    # the instance dict (made on first use) and defaults to the class attributes.
+    __slots__ = (
+        "__dict__",
+        "__weakref__",
+        "_base",
+        "_format",
+        "_layout",
+        "_mbuf",
+        "_ndim",
+        "_readonly",
+        "_released",
+        "_text",
+    )
     _base: int
     _format: Format | None
     _layout: Layout
     _mbuf: ManagedBuffer
     _ndim: int
     _readonly: bool
+    _released: bool
     _text: str
     _exact: memoryview | None = None
     _exports: int = 0
     _hash: int | None = None
     _reader: memoryview | None = None
-    _released: bool = True  # until adopted: __del__ then has nothing to undo
     _slicings: dict[Any, Layout] | None = None
 
     def __init__(self, obj: object, flags: int = BufferFlags.FULL_RO) -> None:
+        self._released = True  # until adopted: __del__ then has nothing to undo
         if isinstance(obj, MemoryView):
             obj._check()
             obj._check_request(flags)
@@ -200,11 +213,12 @@ class MemoryView:
     def _sub(self, layout: Layout, base: int) -> MemoryView:
         """A sub-view: this view's managed buffer, format and mode, another layout.
 
-        The hot path of slicing: ``_adopt`` written out.
+        The hot path of slicing: ``_adopt`` written out; this view keeps the
+        managed buffer held, so registering is one increment.
         """
         view = _new_object(MemoryView)
         mbuf = self._mbuf
-        mbuf.register_view()
+        mbuf._views += 1
         view._mbuf = mbuf
         view._base = base
         view._layout = layout
@@ -290,9 +304,13 @@ class MemoryView:
         self._mbuf.unregister_view()
 
     def __del__(self) -> None:
-        if not self._released:
-            self._released = True
-            self._mbuf.unregister_view()
+        try:
+            if self._released:
+                return
+        except AttributeError:  # made by __new__ alone: never adopted
+            return
+        self._released = True
+        self._mbuf.unregister_view()
 
     def __enter__(self) -> MemoryView:
         self._check()
@@ -521,18 +539,7 @@ class MemoryView:
             if slicings is not None:
                 known = slicings.get(_normalized(key, self._layout.shape))
                 if known is not None:
-                    view = _new_object(MemoryView)
-                    mbuf = self._mbuf
-                    mbuf._views += 1  # register_view(): this view keeps it unreleased
-                    view._mbuf = mbuf
-                    view._base = self._base
-                    view._layout = known
-                    view._ndim = len(known.shape)
-                    view._format = self._format
-                    view._text = self._text
-                    view._readonly = self._readonly
-                    view._released = False
-                    return view
+                    return self._sub(known, self._base)
         elif kind is int:
             reader = self._reader
             if reader is not None and self._ndim == 1:
@@ -774,7 +781,7 @@ def _normalized(key: tuple[Any, ...], shape: tuple[int, ...]) -> Any:
     """
     try:
         if len(key) == 2:
-            return (key[0].indices(shape[0]), key[1].indices(shape[1]))
+            return (_slice_indices(key[0], shape[0]), _slice_indices(key[1], shape[1]))
         if len(key) > len(shape):
             return None
         return tuple(map(_slice_indices, key, shape))
