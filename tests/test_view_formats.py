@@ -319,3 +319,22 @@ def test_assignment_into_sub_views_of_indirect_arrays(spec: Spec, data: st.DataO
     direct[key] = source
     assert normalized(indirect.tolist()) == normalized(direct.tolist())
     assert normalized(indirect[key].tolist()) == normalized(source.tolist())
+
+
+@pytest.mark.parametrize("fmt", [">i", "<Zd", "T{<h:a:B:b:}", "3s"])
+def test_iterating_formats_the_builtin_cannot_read(fmt: str) -> None:
+    """Items come a run at a time (not one bulk read per item) and stay lazy across runs."""
+    size = Format(fmt).itemsize
+    data = bytearray(bytes(range(256)) * (700 * size // 256 + 1))[: 700 * size]
+    view = MemoryView(data).cast(fmt)
+    items = iter(view)
+    first = [next(items) for _ in range(10)]
+    view[650] = view[0]  # a later run sees a later write
+    rest = list(items)
+    assert normalized(first + rest) == normalized(view.tolist())
+    assert normalized(rest[640]) == normalized(view[0])
+    items = iter(view)
+    next(items)
+    view.release()
+    with pytest.raises(ValueError, match="released"):
+        list(items)

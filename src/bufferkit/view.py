@@ -38,7 +38,7 @@ import operator
 import struct
 import sys
 from collections.abc import Iterator, Sequence
-from itertools import repeat
+from itertools import chain, repeat
 from types import TracebackType
 from typing import Any
 
@@ -66,6 +66,7 @@ _first = operator.itemgetter(0)
 _new_object = object.__new__
 _slice_indices = slice.indices
 _MAX_SLICINGS = 16  # slicing patterns a view remembers
+_ITER_CHUNK = 256  # items an iterator unpacks at a time (formats the builtin cannot read)
 _struct_sizes: dict[str, int | None] = {}
 
 
@@ -484,7 +485,16 @@ class MemoryView:
                 # zip holds this view, so the memory outlives the iterator.
                 return map(_first, zip(reader, repeat(self)))
             self._values_format()
+            # Other formats: unpacked a run of items at a time (one bulk read each).
+            starts = range(0, self._layout.shape[0], _ITER_CHUNK)
+            return chain.from_iterable(map(self._run_of_items, starts))
         return map(self.__getitem__, range(self._layout.shape[0]))
+
+    def _run_of_items(self, start: int) -> list[Any]:
+        """The items ``start`` to ``start + _ITER_CHUNK`` of a 1-D view."""
+        self._check()
+        run = self._layout.resolve(slice(start, start + _ITER_CHUNK)).layout
+        return engine.tolist(self._base, run, self._values_format())  # type: ignore[no-any-return]
 
     def __contains__(self, value: object) -> bool:
         self._check()
