@@ -7,12 +7,13 @@ marker (NaN is unequal to itself), views become their format, shape and bytes.
 
 from __future__ import annotations
 
+import itertools
 import math
 import struct
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bufferkit import MemoryView
+from bufferkit import MemoryView, acquire
 
 NAN = "<nan>"
 Outcome = tuple[str, Any]
@@ -75,3 +76,80 @@ def _empty(shape: Sequence[int]) -> Any:
     if shape[0] == 0:
         return []
     return [_empty(shape[1:]) for _ in range(shape[0])]
+
+
+ATTRIBUTES = (
+    "format",
+    "itemsize",
+    "ndim",
+    "shape",
+    "strides",
+    "suboffsets",
+    "nbytes",
+    "readonly",
+    "c_contiguous",
+    "f_contiguous",
+    "contiguous",
+)
+REQUEST_BITS = (0x1, 0x4, 0x8, 0x10, 0x20, 0x40, 0x80, 0x100)
+ALL_REQUESTS = sorted(
+    {
+        sum(bits)
+        for n in range(len(REQUEST_BITS) + 1)
+        for bits in itertools.combinations(REQUEST_BITS, n)
+    }
+)
+
+
+def reference_list(builtin: memoryview) -> Any:
+    """``tolist()`` as it should be: the builtin's, or ``struct``'s where the builtin stops."""
+    try:
+        return builtin.tolist()
+    except NotImplementedError:
+        return struct_tolist(builtin.format, builtin.tobytes(), builtin.shape)
+
+
+def assert_same_view(builtin: memoryview, ours: MemoryView, what: str = "") -> None:
+    """Every attribute and every whole-view read agree."""
+    for name in ATTRIBUTES:
+        same(lambda view, name=name: getattr(view, name), builtin, ours, f"{what}.{name}")
+    assert ours.obj is builtin.obj
+    same(len, builtin, ours, f"len({what})")
+    for order in ("C", "F", "A", None):
+        same(lambda view, order=order: view.tobytes(order), builtin, ours, f"{what}.tobytes")
+    same(lambda view: view.hex(), builtin, ours, what)
+    same(lambda view: view.hex(":", 3), builtin, ours, what)
+    same(lambda view: view.hex("-", -2), builtin, ours, what)
+    try:
+        expected = normalized(reference_list(builtin))
+    except struct.error:
+        return  # neither the builtin nor struct reads it (T{...}, Zd): checked elsewhere
+    assert normalized(ours.tolist()) == expected, what
+    if builtin.ndim == 1:
+        assert normalized(list(ours)) == expected, what
+
+
+def assert_same_requests(builtin: memoryview, ours: MemoryView) -> None:
+    """Every combination of request flags: granted or refused alike, the same fields."""
+    for flags in ALL_REQUESTS:
+        same(lambda view, flags=flags: request(view, flags), builtin, ours, f"{flags:#x}")
+        assert ours._exports == 0 and ours._mbuf.exports == 0
+
+
+def request_fields(info: Any) -> tuple[Any, ...]:
+    return (
+        info.buf,
+        info.len,
+        info.itemsize,
+        info.readonly,
+        info.ndim,
+        info.format,
+        info.shape,
+        info.strides,
+        info.suboffsets,
+    )
+
+
+def request(subject: Any, flags: int) -> Any:
+    with acquire(subject, flags) as info:
+        return request_fields(info)

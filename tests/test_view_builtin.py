@@ -8,71 +8,33 @@ on, and its values are checked against ``struct`` instead.
 
 from __future__ import annotations
 
-import itertools
 import struct
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bufferkit import BufferFlags, Format, MemoryView, acquire
+from bufferkit import BufferFlags, Format, MemoryView
 
 from layouts import HASHABLE_FORMATS, NATIVE_FORMATS, Spec, examples, specs, testbuffer
-from oracles import normalized, outcome, same, struct_tolist
+from oracles import (
+    assert_same_requests,
+    assert_same_view,
+    normalized,
+    outcome,
+    reference_list,
+    request,
+    same,
+    struct_tolist,
+)
 
 EXAMPLES = examples(150)
-
-ATTRIBUTES = (
-    "format",
-    "itemsize",
-    "ndim",
-    "shape",
-    "strides",
-    "suboffsets",
-    "nbytes",
-    "readonly",
-    "c_contiguous",
-    "f_contiguous",
-    "contiguous",
-)
-REQUEST_BITS = (0x1, 0x4, 0x8, 0x10, 0x20, 0x40, 0x80, 0x100)
-ALL_REQUESTS = sorted(
-    {
-        sum(bits)
-        for n in range(len(REQUEST_BITS) + 1)
-        for bits in itertools.combinations(REQUEST_BITS, n)
-    }
-)
 
 
 def views(spec: Spec) -> tuple[memoryview, MemoryView, Any]:
     """The builtin view and ours of one ndarray built from ``spec``."""
     exporter = spec.make()
     return memoryview(exporter), MemoryView(exporter), exporter
-
-
-def reference_list(builtin: memoryview) -> Any:
-    """``tolist()`` as it should be: the builtin's, or ``struct``'s where the builtin stops."""
-    try:
-        return builtin.tolist()
-    except NotImplementedError:
-        return struct_tolist(builtin.format, builtin.tobytes(), builtin.shape)
-
-
-def assert_same_view(builtin: memoryview, ours: MemoryView, what: str = "") -> None:
-    """Every attribute and every whole-view read agree."""
-    for name in ATTRIBUTES:
-        same(lambda view, name=name: getattr(view, name), builtin, ours, f"{what}.{name}")
-    assert ours.obj is builtin.obj
-    same(len, builtin, ours, f"len({what})")
-    for order in ("C", "F", "A", None):
-        same(lambda view, order=order: view.tobytes(order), builtin, ours, f"{what}.tobytes")
-    same(lambda view: view.hex(), builtin, ours, what)
-    same(lambda view: view.hex(":", 3), builtin, ours, what)
-    same(lambda view: view.hex("-", -2), builtin, ours, what)
-    assert normalized(ours.tolist()) == normalized(reference_list(builtin)), what
-    if builtin.ndim == 1:
-        assert normalized(list(ours)) == normalized(reference_list(builtin)), what
 
 
 @EXAMPLES
@@ -289,32 +251,11 @@ def test_toreadonly(spec: Spec) -> None:
     assert_same_view(builtin.toreadonly(), ours.toreadonly(), "toreadonly()")
 
 
-def request_fields(info: Any) -> tuple[Any, ...]:
-    return (
-        info.buf,
-        info.len,
-        info.itemsize,
-        info.readonly,
-        info.ndim,
-        info.format,
-        info.shape,
-        info.strides,
-        info.suboffsets,
-    )
-
-
-def request(subject: Any, flags: int) -> Any:
-    with acquire(subject, flags) as info:
-        return request_fields(info)
-
-
 @examples(60)
 @given(specs())
 def test_reexport_answers_every_request_as_the_builtin(spec: Spec) -> None:
     builtin, ours, _ = views(spec)
-    for flags in ALL_REQUESTS:
-        same(lambda view, flags=flags: request(view, flags), builtin, ours, f"{flags:#x}")
-        assert ours._exports == 0 and ours._mbuf.exports == 0
+    assert_same_requests(builtin, ours)
     for flags in (BufferFlags.FULL_RO, BufferFlags.RECORDS_RO, BufferFlags.CONTIG_RO):
         # MemoryView(view, flags) shares the view (its format too) if the request is granted
         refused = outcome(lambda view, flags=flags: request(view, flags), builtin)[0] == "raise"
@@ -322,3 +263,24 @@ def test_reexport_answers_every_request_as_the_builtin(spec: Spec) -> None:
         assert derived[0] == ("raise" if refused else "value")
         if not refused:
             assert derived[1] == normalized(ours)
+
+
+EQUAL_VALUE_FORMATS = ("b", "B", "h", "i", "q", "Q", "f", "d", "e", "<i", ">h", "?")
+
+
+@EXAMPLES
+@given(st.sampled_from(EQUAL_VALUE_FORMATS), st.sampled_from(EQUAL_VALUE_FORMATS), st.data())
+def test_equality_across_formats(first: str, second: str, data: st.DataObject) -> None:
+    """Views of the same values in different formats are equal, as for the builtin."""
+    values = data.draw(st.lists(st.integers(0, 1), max_size=5))
+    values = [bool(value) for value in values] if "?" in (first, second) else values
+    shape = [len(values)]
+    left = testbuffer.ndarray(values or [0], shape=shape, format=first)
+    right = testbuffer.ndarray(values or [0], shape=shape, format=second)
+    expected = memoryview(left) == memoryview(right)
+    assert (MemoryView(left) == MemoryView(right)) is expected
+    assert (MemoryView(left) == right) is expected
+    assert (memoryview(left) == MemoryView(right)) is expected
+    assert expected  # the same values
+    nan = testbuffer.ndarray([float("nan")], shape=[1], format="d")
+    assert (MemoryView(nan) == MemoryView(nan)) is (memoryview(nan) == memoryview(nan)) is False

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from bufferkit import MemoryView
 
 from layouts import examples
-from oracles import normalized
+from oracles import assert_same_requests, assert_same_view, normalized
 
 EXAMPLES = examples(150)
 
@@ -153,6 +153,17 @@ def test_whole_arrays(array: np.ndarray) -> None:
         items = list(view)
         assert len(items) == len(array)
         assert all(same_values(item, their) for item, their in zip(items, array, strict=True))
+
+
+@EXAMPLES
+@given(arrays())
+def test_numpy_arrays_against_the_builtin(array: np.ndarray) -> None:
+    """The builtin differential over NumPy's exports: attributes, reads, every request."""
+    builtin, ours = memoryview(array), MemoryView(array)
+    assert_same_view(builtin, ours, "v")
+    assert_same_requests(builtin, ours)
+    if builtin.ndim == 1:
+        assert_same_view(builtin[::-2], ours[::-2], "v[::-2]")
 
 
 @EXAMPLES
