@@ -65,6 +65,7 @@ class ArraySpec:
     steps: tuple[int, ...]
     axes: tuple[int, ...]
     readonly: bool
+    broadcast: bool = False  # a leading dimension of stride 0 (read-only arrays only)
 
     def make(self, writable: bool = False) -> np.ndarray:
         array = np.frombuffer(self.raw, dtype=self.dtype).reshape(self.shape).copy()
@@ -74,6 +75,8 @@ class ArraySpec:
             array = array[tuple(slice(None, None, step) for step in self.steps)]
             array = array.transpose(self.axes)
         array.flags.writeable = writable or not self.readonly
+        if self.broadcast and not writable:
+            array = np.broadcast_to(array, (2, *array.shape))
         return array
 
 
@@ -89,9 +92,8 @@ def array_specs(draw: st.DrawFn) -> ArraySpec:
         raw = bytes(byte & 1 for byte in raw)  # other bytes are not valid C bools
     steps = draw(st.lists(st.sampled_from([1, 1, -1, 2, -2, 3]), min_size=ndim, max_size=ndim))
     axes = draw(st.permutations(range(ndim))) if draw(st.booleans()) else range(ndim)
-    return ArraySpec(
-        raw, dtype, shape, draw(st.booleans()), tuple(steps), tuple(axes), draw(st.booleans())
-    )
+    fortran, readonly, broadcast = (draw(st.booleans()) for _ in range(3))
+    return ArraySpec(raw, dtype, shape, fortran, tuple(steps), tuple(axes), readonly, broadcast)
 
 
 def arrays() -> st.SearchStrategy[np.ndarray]:
