@@ -464,6 +464,26 @@ def test_complex_fast_path_matches_struct(text: str, floats: list[float], extra:
         assert same_values(parsed.unpack(data, 1), expected[:1])
 
 
+def test_complex_records_are_reused_across_sizes_and_threads() -> None:
+    import threading
+
+    fmt = Format("<Zd")
+    results: list[bool] = []
+
+    def unpack_sizes(scale: float) -> None:
+        for count in (50, 3, 0, 120, 7):
+            values = [complex(scale * k, -k) for k in range(count)]
+            results.append(fmt.unpack(fmt.pack(values)) == values)
+
+    threads = [threading.Thread(target=unpack_sizes, args=(s,)) for s in (1.0, 2.5, -3.0)]
+    for thread in threads:
+        thread.start()
+    unpack_sizes(7.0)
+    for thread in threads:
+        thread.join()
+    assert results == [True] * 20
+
+
 def test_zero_size_items() -> None:
     assert Format("0s").unpack(b"", 2) == [b"", b""]
     assert Format("0s0w").unpack(b"", 1) == [(b"", "")]

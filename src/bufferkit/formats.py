@@ -40,6 +40,7 @@ import math
 import operator
 import struct
 import sys
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import repeat
@@ -862,12 +863,31 @@ def _complex_items(data: memoryview, count: int, code: str, byteorder: str) -> l
     builtin copies ``itemsize`` bytes per item whatever the one-byte format says).
     """
     doubles = _little_endian_doubles(data, code, byteorder)
-    records = bytearray(5 + 17 * count)
-    records[:5] = b"[" + count.to_bytes(4, "little")
-    records[5::17] = b"y" * count  # TYPE_BINARY_COMPLEX
+    records = _complex_records(count)
     _copy_pairs(doubles, records, count, into_records=True)
-    items: list[complex] = marshal.loads(records)
+    items: list[complex] = marshal.loads(records)  # bytes after the list are ignored
     return items
+
+
+_scratch = threading.local()
+_SCRATCH_LIMIT = 1 << 24  # bytes of complex records a thread keeps between calls
+
+
+def _complex_records(count: int) -> bytearray:
+    """A marshal list header for ``count`` items, then records whose type codes are set.
+
+    The block is kept per thread and reused (its pages are already mapped, and
+    the type codes already written); a larger block's extra records are ignored.
+    """
+    size = 5 + 17 * count
+    records: bytearray | None = getattr(_scratch, "records", None)
+    if records is None or len(records) < size:
+        records = bytearray(size)
+        records[5::17] = b"y" * count  # TYPE_BINARY_COMPLEX
+        if size <= _SCRATCH_LIMIT:
+            _scratch.records = records
+    records[:5] = b"[" + count.to_bytes(4, "little")
+    return records
 
 
 def _pack_complex(items: Sequence[Any], count: int) -> bytes:

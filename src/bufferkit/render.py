@@ -337,6 +337,18 @@ def _svg_cells(
     return out, arrows, top + rows * (_ROW_H + 8) + 10
 
 
+def _pointer_arrow(x: float, y: float, target_y: float, lane: int) -> str:
+    """From the bottom of a pointer cell, through a lane of the left gutter (where no
+    text is), into the first cell row of the block it points to."""
+    lane_x = _MARGIN + 30 + (lane % 4) * 6
+    run_y = y + 2 + (lane % 3) * 2
+    end_x = _GUTTER + _MARGIN - 2
+    return (
+        f'<path d="M{x:.1f},{y:.1f} L{x:.1f},{run_y:.1f} L{lane_x},{run_y:.1f} '
+        f'L{lane_x},{target_y:.1f} L{end_x},{target_y:.1f}" class="arrow"/>'
+    )
+
+
 def to_svg(picture: Picture) -> str:
     """The picture as a standalone SVG document: blocks of byte cells, pointer arrows."""
     byte_width = _svg_byte_width(picture)
@@ -344,25 +356,22 @@ def to_svg(picture: Picture) -> str:
     header = _header(picture)
     body: list[str] = []
     arrows: list[tuple[float, float, int]] = []
-    titles: dict[int, float] = {}
+    targets: dict[int, float] = {}
     top = _MARGIN + 18 * len(header) + 12
     for block in picture.blocks:
-        titles[block.address] = top
         body.append(
-            f'<text x="{_MARGIN}" y="{top + 14}" class="title">'
+            f'<text x="{_GUTTER + _MARGIN}" y="{top + 14}" class="title">'
             f"{html.escape(_block_title(block, picture))}</text>"
         )
+        targets[block.address] = top + 24 + _ROW_H / 2
         cells, block_arrows, top = _svg_cells(block, picture, top + 24, per_row, byte_width)
         body.extend(cells)
         arrows.extend(block_arrows)
         top += 14
-    for x, y, target in arrows:
-        ty = titles.get(target)
-        if ty is not None:
-            body.append(
-                f'<path d="M{x:.1f},{y:.1f} C{x:.1f},{ty - 20:.1f} {_MARGIN + 4},{ty - 20:.1f} '
-                f'{_MARGIN + 4},{ty + 2:.1f}" class="arrow"/>'
-            )
+    for lane, (x, y, target) in enumerate(arrows):
+        target_y = targets.get(target)
+        if target_y is not None:
+            body.append(_pointer_arrow(x, y, target_y, lane))
     if picture.elements_left_out:
         body.append(
             f'<text x="{_MARGIN}" y="{top + 14}" class="offset">… '
