@@ -317,6 +317,10 @@ def specs(draw: st.DrawFn, formats: list[str] = FORMATS, bad: bool = True) -> Sp
         items = items[0]
         flag_value |= ours.ND_SCALAR if often(draw, 50) else 0
     shape, strides, items = _spoil(draw, shape, strides, items)
+    if isinstance(shape, (list, tuple)) and shape:
+        # ND_SCALAR on an array with dimensions is a forged flag: C then refuses
+        # every request ("contiguity mismatch"), bufferkit ignores it (testbuffer.md).
+        flag_value &= ~ours.ND_SCALAR
     return Spec(items, shape, strides, offset, fmt, flag_value)
 
 

@@ -196,8 +196,10 @@ def test_read_and_write_one_item(code: str, value: Any) -> None:
 
 def test_write_item_writes_nothing_when_packing_fails() -> None:
     memory = np.zeros(8, dtype=np.uint8)
+    with pytest.raises(ValueError):  # the builtin's type for a value out of range
+        engine.write_item(memory.ctypes.data, Format(">h"), 2**15)
     with pytest.raises(struct.error):
-        engine.write_item(memory.ctypes.data, Format("b"), 300)
+        engine.write_item(memory.ctypes.data, Format("bh"), (300, 1))
     assert memory.tolist() == [0] * 8
 
 

@@ -398,7 +398,7 @@ def test_zero_dim_indexing_matches_the_builtin(key: Any) -> None:
 
 def test_resolve_error_messages() -> None:
     layout = Layout(1, [4, 6])
-    with pytest.raises(IndexError, match=r"only have a single ellipsis \('\.\.\.'\)"):
+    with pytest.raises(TypeError, match=r"only have a single ellipsis \('\.\.\.'\)"):
         layout.resolve((Ellipsis, 0, Ellipsis))
     with pytest.raises(ValueError, match="slice step cannot be zero"):
         layout.resolve((0, slice(None, None, 0)))

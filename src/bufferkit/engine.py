@@ -266,21 +266,21 @@ def tolist(base: int, layout: Layout, fmt: Format) -> Any:
             return view.tolist()
         finally:
             view.release()
-    return nest(fmt.unpack(_contiguous_bytes(base, layout)), layout.shape)
+    return nest(_unpack(base, layout, fmt), layout.shape)
 
 
-def _contiguous_bytes(base: int, layout: Layout) -> Any:
-    """The elements' bytes in C order: the memory itself when it is already so laid out.
-
-    The zero-copy view is used only during the caller's call, while it holds the buffer.
-    """
+def _unpack(base: int, layout: Layout, fmt: Format) -> list[Any]:
+    """The items in C order, read in place when they are one run of bytes."""
     if not layout.is_indirect:
         simple = layout.simplified()
         if _is_dense(simple):
-            return _capi.memoryview_over(
-                base + simple.offset, itemsize=1, fmt="B", shape=(layout.nbytes,)
-            )
-    return gather(base, layout)
+            run = Layout._make(1, (layout.nbytes,), (1,), None, simple.offset)
+            view = builtin_view(base, run, "B")
+            try:
+                return fmt.unpack(view)
+            finally:
+                view.release()
+    return fmt.unpack(gather(base, layout))
 
 
 def read_item(address: int, fmt: Format) -> Any:

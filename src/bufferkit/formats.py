@@ -557,6 +557,7 @@ class Format:
         "_programs",
         "_record_of",
         "_rows",
+        "_scalar",
         "alignment",
         "byteorder",
         "fields",
@@ -586,6 +587,7 @@ class Format:
     _hash: int
     _complex: tuple[str, str] | None
     _rows: bool
+    _scalar: str | None
 
     def __new__(cls, fmt: str | bytes) -> Format:
         text = fmt.decode("latin-1") if isinstance(fmt, (bytes, bytearray)) else fmt
@@ -631,6 +633,7 @@ class Format:
         object.__setattr__(self, "native_equivalent", _native_equivalent(self))
         object.__setattr__(self, "_complex", _complex_scalar(self))
         object.__setattr__(self, "_rows", _plain_rows(self))
+        object.__setattr__(self, "_scalar", _scalar_code(self))
         return self
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -708,8 +711,22 @@ class Format:
     # --- packing ---
 
     def pack_one(self, value: Any) -> bytes:
-        """The bytes of one item."""
-        return self.pack([value])
+        """The bytes of one item.
+
+        A single scalar of a code the builtin memoryview knows (in any byte order
+        or size mode) is checked by the builtin itself: same refusals, same
+        exception types (``TypeError`` for a wrong type, ``ValueError`` out of range).
+        """
+        if self._scalar is None:
+            return self.pack([value])
+        slot = bytearray(self.itemsize)
+        checker: Any = memoryview(slot).cast(self._scalar)  # type: ignore[call-overload]
+        try:
+            checker[0] = value
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"cannot pack {value!r} as format {self.text!r}: {error}") from None
+        swapped = self.itemsize > 1 and self.byteorder != NATIVE_ORDER
+        return bytes(slot[::-1] if swapped else slot)
 
     def pack(self, items: Sequence[Any]) -> bytes:
         """The bytes of ``items`` (struct.error / TypeError name the bad item)."""
@@ -770,13 +787,21 @@ def _native_code(text: str) -> str | None:
     return code if len(code) == 1 and code in _NATIVE_SINGLE else None
 
 
-def _native_equivalent(fmt: Format) -> str | None:
-    if fmt.native is not None:
-        return fmt.native
+def _scalar_field(fmt: Format) -> Field | None:
+    """The field of items that are one scalar: no record, sub-array or padding."""
     if len(fmt.fields) != 1 or fmt._record_of:
         return None
     field = fmt.fields[0]
     if field.shape or field.record is not None or field.size != fmt.itemsize:
+        return None
+    return field
+
+
+def _native_equivalent(fmt: Format) -> str | None:
+    if fmt.native is not None:
+        return fmt.native
+    field = _scalar_field(fmt)
+    if field is None:
         return None
     code, convert = _struct_code(field)
     if convert or code not in _NATIVE_SINGLE or code in "lLnNP":
@@ -788,12 +813,25 @@ def _native_equivalent(fmt: Format) -> str | None:
 
 def _complex_scalar(fmt: Format) -> tuple[str, str] | None:
     """(float code, byte order) when each item is one complex number and nothing else."""
-    if len(fmt.fields) != 1 or fmt._record_of:
-        return None
-    field = fmt.fields[0]
-    if field.code not in ("Zf", "Zd") or field.shape or field.size != fmt.itemsize:
+    field = _scalar_field(fmt)
+    if field is None or field.code not in ("Zf", "Zd"):
         return None
     return field.code[1], field.byteorder
+
+
+def _scalar_code(fmt: Format) -> str | None:
+    """The builtin's native code for items that are one scalar of the same size and kind.
+
+    ``'>h'`` -> ``'h'``, ``'<l'`` -> ``'i'``: the value is checked as the builtin checks
+    that code, then its bytes are put in the format's byte order. None otherwise.
+    """
+    field = _scalar_field(fmt)
+    if field is None:
+        return None
+    code, convert = _struct_code(field)
+    if convert or code not in _NATIVE_SINGLE:
+        return None
+    return code if struct.calcsize(code) == field.size else None
 
 
 def _plain_rows(fmt: Format) -> bool:

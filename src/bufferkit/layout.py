@@ -43,7 +43,7 @@ from ._capi import MAX_NDIM, POINTER_SIZE
 
 __all__ = ["Layout", "Selection", "c_strides", "f_strides"]
 
-_SSIZE_MAX = 2 ** (8 * POINTER_SIZE - 1) - 1
+_SSIZE_MAX: int = 2 ** (8 * POINTER_SIZE - 1) - 1
 _SSIZE_MIN = -_SSIZE_MAX - 1
 _INVALID_KEY = "memoryview: invalid slice key"
 _ZERO_DIM = "invalid indexing of 0-dim memory"
@@ -97,6 +97,17 @@ def _int_tuple(values: Sequence[int], what: str) -> tuple[int, ...]:
 def _check_ssize(value: int, what: str) -> None:
     if not _SSIZE_MIN <= value <= _SSIZE_MAX:
         raise ValueError(f"{what} {value} does not fit in Py_ssize_t")
+
+
+def _c_product(stride: int, step: int) -> int:
+    """``stride * step`` as the builtin computes a sliced stride in C.
+
+    The step is clamped to ``[-PY_SSIZE_T_MAX, PY_SSIZE_T_MAX]`` (``PySlice_Unpack``)
+    and the product wraps around in a ``Py_ssize_t``. Only a dimension of length
+    <= 1 can get a product that does not fit, and its stride is never used.
+    """
+    step = max(-_SSIZE_MAX, min(step, _SSIZE_MAX))
+    return (stride * step - _SSIZE_MIN) % (2 * (_SSIZE_MAX + 1)) + _SSIZE_MIN
 
 
 def _slice_length(start: int, stop: int, step: int) -> int:
@@ -424,7 +435,10 @@ class Layout(_LayoutSlots):
                         new_shape.append((stop - start - 1) // step + 1 if stop > start else 0)
                     else:
                         new_shape.append((start - stop - 1) // -step + 1 if start > stop else 0)
-                    new_strides.append(stride * step)
+                    stride *= step
+                    if not _SSIZE_MIN <= stride <= _SSIZE_MAX:
+                        stride = _c_product(strides[dim], step)
+                    new_strides.append(stride)
                 else:
                     return self._resolve_general(key)
                 dim += 1
@@ -461,7 +475,7 @@ class Layout(_LayoutSlots):
                 except TypeError:
                     raise TypeError(_INVALID_KEY) from None
         if ellipses > 1:
-            raise IndexError("an index can only have a single ellipsis ('...')")
+            raise TypeError("an index can only have a single ellipsis ('...')")
         given = len(normalized) - ellipses
         if given > ndim:
             raise TypeError(f"cannot index {ndim}-dimension view with {len(entries)}-element tuple")
@@ -481,7 +495,7 @@ class Layout(_LayoutSlots):
     def _resolve_general(self, key: Any) -> Selection:
         """Every key on every layout, suboffsets included; all error checks in order."""
         if not self.shape:
-            if key is Ellipsis:
+            if key is Ellipsis or (type(key) is tuple and key == (Ellipsis,)):
                 return _selection(self, (), False)
             if type(key) is tuple and not key:
                 return _selection(self, (), True)
@@ -517,7 +531,7 @@ class Layout(_LayoutSlots):
                 if suboffset >= 0:
                     last_indirect = len(out_shape)
                 out_shape.append(_slice_length(start, stop, step))
-                out_strides.append(stride * step)
+                out_strides.append(_c_product(stride, step))
                 out_sub.append(suboffset)
                 continue
             index = entry + length if entry < 0 else entry
@@ -597,8 +611,8 @@ class Layout(_LayoutSlots):
             return self.shape[0] == 1 or self.strides[0] == self.itemsize
         return self.is_c_contiguous()
 
-    def cast(self, itemsize: int, shape: Sequence[int] | None = None) -> Layout:
-        """The layout of ``memoryview.cast`` to items of ``itemsize`` (and ``shape``)."""
+    def check_cast(self, shape: Sequence[int] | None = None) -> None:
+        """The checks of ``memoryview.cast`` that come before its format's (same errors)."""
         if not self._memoryview_c_contiguous():
             raise TypeError(_NOT_C_CONTIGUOUS)
         if (shape is not None or len(self.shape) != 1) and 0 in self.shape:
@@ -608,6 +622,10 @@ class Layout(_LayoutSlots):
                 raise ValueError(f"memoryview: number of dimensions must not exceed {MAX_NDIM}")
             if len(self.shape) != 1 and len(shape) != 1:
                 raise TypeError("memoryview: cast must be 1D -> ND or ND -> 1D")
+
+    def cast(self, itemsize: int, shape: Sequence[int] | None = None) -> Layout:
+        """The layout of ``memoryview.cast`` to items of ``itemsize`` (and ``shape``)."""
+        self.check_cast(shape)
         nbytes = self.nbytes
         if nbytes % itemsize:
             raise TypeError("memoryview: length is not a multiple of itemsize")

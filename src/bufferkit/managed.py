@@ -27,7 +27,18 @@ from types import TracebackType
 from . import _capi
 from .flags import BufferFlags
 
-__all__ = ["BufferInfo", "ManagedBuffer", "acquire"]
+__all__ = ["BufferInfo", "ExporterError", "ManagedBuffer", "acquire"]
+
+
+class ExporterError(BufferError):
+    """A request the exporter refused with an exception other than ``BufferError``.
+
+    ``original`` is that exception (also the ``__cause__``).
+    """
+
+    def __init__(self, message: str, original: Exception) -> None:
+        super().__init__(message)
+        self.original = original
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +94,9 @@ def _get_buffer(obj: object, flags: int) -> _capi.RawBuffer:
         if not hasattr(type(obj), "__buffer__"):
             raise
         name = type(obj).__name__
-        raise BufferError(
-            f"{name} refused request {BufferFlags(flags)!r}: {type(error).__name__}: {error}"
+        raise ExporterError(
+            f"{name} refused request {BufferFlags(flags)!r}: {type(error).__name__}: {error}",
+            error,
         ) from error
 
 
@@ -110,6 +122,16 @@ class ManagedBuffer:
         self._views = 0
         self._exports = 0
         self._finalizer = weakref.finalize(self, raw.release)
+
+    @property
+    def owner(self) -> object:
+        """The object in ``Py_buffer.obj`` as the exporter filled it (``None`` for NULL).
+
+        For a class exporting through ``__buffer__`` this is CPython's wrapper, not
+        ``info.obj``: what the builtin memoryview hashes and keeps alive.
+        """
+        address = self._raw.obj_address
+        return _capi.object_at(address) if address else None
 
     @property
     def released(self) -> bool:

@@ -38,7 +38,7 @@ import operator
 import struct
 import sys
 from collections.abc import Iterator, Sequence
-from itertools import repeat
+from itertools import chain, repeat
 from types import TracebackType
 from typing import Any
 
@@ -56,7 +56,7 @@ from .flags import (
 )
 from .formats import Format
 from .layout import Layout
-from .managed import BufferInfo, ManagedBuffer
+from .managed import BufferInfo, ExporterError, ManagedBuffer
 
 __all__ = ["MemoryView"]
 
@@ -66,6 +66,7 @@ _first = operator.itemgetter(0)
 _new_object = object.__new__
 _slice_indices = slice.indices
 _MAX_SLICINGS = 16  # slicing patterns a view remembers
+_ITER_CHUNK = 256  # items an iterator unpacks at a time (formats the builtin cannot read)
 _struct_sizes: dict[str, int | None] = {}
 
 
@@ -91,6 +92,13 @@ def _same_shape(a: Sequence[int], b: Sequence[int]) -> bool:
     return True
 
 
+class _NoShape:
+    """The type of ``cast``'s default: no shape given (``None`` is refused, as by the builtin)."""
+
+
+_NO_SHAPE = _NoShape()
+
+
 class _RawMemory(ManagedBuffer):
     """The managed buffer of ``MemoryView.from_memory``: it has no exporter."""
 
@@ -98,9 +106,16 @@ class _RawMemory(ManagedBuffer):
 
 
 def _parse_format(text: str, itemsize: int) -> Format | None:
-    """The exporter's format, or None if bufferkit cannot read its values."""
+    """The exporter's format, or None if bufferkit cannot read its values.
+
+    ctypes exports ``wchar_t`` as ``'u'`` whatever its size: where the items are
+    too large for UCS-2 but fit UCS-4 (``'w'``), they are read as UCS-4.
+    """
     try:
         fmt = Format(text)
+        if fmt.itemsize != itemsize and "u" in text:
+            wide = Format(text.replace("u", "w"))
+            fmt = wide if wide.itemsize == itemsize else fmt
     except (ValueError, NotImplementedError):
         return None
     return fmt if fmt.itemsize == itemsize else None
@@ -111,12 +126,12 @@ def _master(info: BufferInfo) -> tuple[Layout, str]:
     itemsize = info.itemsize
     text = info.format if info.format is not None else "B"
     if info.shape is None:
+        if info.format is None:  # a SIMPLE answer: len unsigned bytes, whatever
+            return Layout(1, (info.len,)), text  # itemsize and ndim say (NumPy: ndim 0)
         if info.ndim > 1:
             raise BufferError(f"exporter gave ndim {info.ndim} but no shape")
         if info.ndim == 0:
             return Layout(itemsize, ()), text
-        if info.format is None:  # unsigned bytes, whatever itemsize says
-            return Layout(1, (info.len,)), text
         return Layout(itemsize, (info.len // itemsize,)), text
     if info.format is None and itemsize != 1:
         text = f"{itemsize}s"  # items of unknown type: opaque bytes
@@ -130,29 +145,45 @@ class MemoryView:
     ``MemoryView(view)`` shares ``view``'s managed buffer.
     """
 
-    # No __slots__: an instance dict lets the lazily set state default to these
-    # class attributes, so a new view sets only the seven fields every view has.
+    # The eight fields every view sets are slots; the lazily set state lives in
+    # the instance dict (made on first use) and defaults to the class attributes.
+    __slots__ = (
+        "__dict__",
+        "__weakref__",
+        "_base",
+        "_format",
+        "_layout",
+        "_mbuf",
+        "_ndim",
+        "_readonly",
+        "_released",
+        "_text",
+    )
     _base: int
     _format: Format | None
     _layout: Layout
     _mbuf: ManagedBuffer
     _ndim: int
     _readonly: bool
+    _released: bool
     _text: str
     _exact: memoryview | None = None
     _exports: int = 0
     _hash: int | None = None
     _reader: memoryview | None = None
-    _released: bool = True  # until adopted: __del__ then has nothing to undo
     _slicings: dict[Any, Layout] | None = None
 
     def __init__(self, obj: object, flags: int = BufferFlags.FULL_RO) -> None:
+        self._released = True  # until adopted: __del__ then has nothing to undo
         if isinstance(obj, MemoryView):
             obj._check()
             obj._check_request(flags)
             self._adopt(obj._mbuf, obj._base, obj._layout, obj._format, obj._text, obj._readonly)
             return
-        mbuf = ManagedBuffer(obj, flags)
+        try:
+            mbuf = ManagedBuffer(obj, flags)
+        except ExporterError as error:
+            raise error.original from error.original.__cause__  # as memoryview(obj) does
         try:
             layout, text = _master(mbuf.info)
         except BaseException:
@@ -183,11 +214,12 @@ class MemoryView:
     def _sub(self, layout: Layout, base: int) -> MemoryView:
         """A sub-view: this view's managed buffer, format and mode, another layout.
 
-        The hot path of slicing: ``_adopt`` written out.
+        The hot path of slicing: ``_adopt`` written out; this view keeps the
+        managed buffer held, so registering is one increment.
         """
         view = _new_object(MemoryView)
         mbuf = self._mbuf
-        mbuf.register_view()
+        mbuf._views += 1
         view._mbuf = mbuf
         view._base = base
         view._layout = layout
@@ -245,7 +277,7 @@ class MemoryView:
         if format == "B" and shape is None:
             return view
         try:
-            return view.cast(format, shape)
+            return view.cast(format) if shape is None else view.cast(format, shape)
         finally:
             view.release()
 
@@ -273,9 +305,13 @@ class MemoryView:
         self._mbuf.unregister_view()
 
     def __del__(self) -> None:
-        if not self._released:
-            self._released = True
-            self._mbuf.unregister_view()
+        try:
+            if self._released:
+                return
+        except AttributeError:  # made by __new__ alone: never adopted
+            return
+        self._released = True
+        self._mbuf.unregister_view()
 
     def __enter__(self) -> MemoryView:
         self._check()
@@ -305,7 +341,7 @@ class MemoryView:
             code = self._format.native_equivalent
             if code is not None:
                 if self._format.native is not None and self._exact is not None:
-                    reader = self._exact
+                    reader = self._exact  # its text is the code, or '@' and the code
                 else:
                     reader = self._builtin(code)
                 self._reader = reader
@@ -316,7 +352,7 @@ class MemoryView:
         exact = self._exact
         if exact is None:
             fmt = self._format
-            if fmt is not None and fmt.native is not None:
+            if fmt is not None and fmt.native == self._text:
                 exact = self._reader_view()
             exact = exact if exact is not None else self._builtin(self._text)
             self._exact = exact
@@ -449,7 +485,16 @@ class MemoryView:
                 # zip holds this view, so the memory outlives the iterator.
                 return map(_first, zip(reader, repeat(self)))
             self._values_format()
+            # Other formats: unpacked a run of items at a time (one bulk read each).
+            starts = range(0, self._layout.shape[0], _ITER_CHUNK)
+            return chain.from_iterable(map(self._run_of_items, starts))
         return map(self.__getitem__, range(self._layout.shape[0]))
+
+    def _run_of_items(self, start: int) -> list[Any]:
+        """The items ``start`` to ``start + _ITER_CHUNK`` of a 1-D view."""
+        self._check()
+        run = self._layout.resolve(slice(start, start + _ITER_CHUNK)).layout
+        return engine.tolist(self._base, run, self._values_format())  # type: ignore[no-any-return]
 
     def __contains__(self, value: object) -> bool:
         self._check()
@@ -504,18 +549,7 @@ class MemoryView:
             if slicings is not None:
                 known = slicings.get(_normalized(key, self._layout.shape))
                 if known is not None:
-                    view = _new_object(MemoryView)
-                    mbuf = self._mbuf
-                    mbuf._views += 1  # register_view(): this view keeps it unreleased
-                    view._mbuf = mbuf
-                    view._base = self._base
-                    view._layout = known
-                    view._ndim = len(known.shape)
-                    view._format = self._format
-                    view._text = self._text
-                    view._readonly = self._readonly
-                    view._released = False
-                    return view
+                    return self._sub(known, self._base)
         elif kind is int:
             reader = self._reader
             if reader is not None and self._ndim == 1:
@@ -559,6 +593,10 @@ class MemoryView:
         self._check()
         if self._readonly:
             raise TypeError("cannot modify read-only memory")
+        if key is Ellipsis and not self._ndim:
+            key = ()  # the builtin's rule: v[...] = x stores the item of a 0-d view
+        elif type(key) is slice and not _is_exporter(value):
+            raise _not_an_exporter(value)  # the builtin asks before it reads the slice
         selection = self._layout.resolve(key)
         base = self._follow(selection.hops)
         if not selection.element:
@@ -575,10 +613,16 @@ class MemoryView:
             message = f"memoryview: invalid value for format {self._text!r}: {error}"
             raise ValueError(message) from None
 
+    def __delitem__(self, key: Any) -> None:
+        self._check()
+        if self._readonly:
+            raise TypeError("cannot modify read-only memory")
+        raise TypeError("cannot delete memory")
+
     def _assign(self, base: int, layout: Layout, value: Any) -> None:
         """Copy the elements of the exporter ``value`` onto ``layout`` at ``base``."""
         if not _is_exporter(value):
-            raise TypeError(f"a bytes-like object is required, not '{type(value).__name__}'")
+            raise _not_an_exporter(value)
         source = value if isinstance(value, MemoryView) else MemoryView(value)
         try:
             source._check()
@@ -612,6 +656,10 @@ class MemoryView:
     def tobytes(self, order: str | None = "C") -> bytes:
         """The bytes of the items in ``'C'``, ``'F'`` or ``'A'`` order."""
         self._check()
+        if order is not None and not isinstance(order, str):
+            raise TypeError(
+                f"tobytes() argument 'order' must be str or None, not {type(order).__name__}"
+            )
         return engine.gather(self._base, self._layout, "C" if order is None else order)
 
     def hex(self, *args: Any, **kwargs: Any) -> str:
@@ -646,24 +694,38 @@ class MemoryView:
         return bool(mine == theirs)
 
     def __hash__(self) -> int:
+        """The builtin's hash: read-only ``B``/``b``/``c`` views of hashable exporters."""
         if self._hash is None:
             self._check()
-            self._hash = hash(self._exact_view())
+            if not self._readonly:
+                raise ValueError("cannot hash writable memoryview object")
+            if self._format is None or self._format.native not in ("B", "b", "c"):
+                raise ValueError("memoryview: hashing is restricted to formats 'B', 'b' or 'c'")
+            if type(self._mbuf) is not _RawMemory:
+                hash(self._mbuf.owner)  # the builtin's rule: an unhashable exporter refuses
+            self._hash = hash(self.tobytes())
         return self._hash
 
     # --- new views ------------------------------------------------------------------
 
-    def cast(self, format: str, shape: Sequence[int] | None = None) -> MemoryView:
-        """The same bytes seen with another format (any two formats) and shape."""
+    def cast(self, format: str, shape: Sequence[int] | _NoShape = _NO_SHAPE) -> MemoryView:
+        """The same bytes seen with another format (any two formats) and shape.
+
+        As the builtin's: ``shape`` must be a list or a tuple when given.
+        """
         self._check()
         if not isinstance(format, str):
             raise TypeError(f"cast() argument 'format' must be str, not {type(format).__name__}")
-        if shape is not None and not isinstance(shape, (list, tuple)):
-            raise TypeError("shape must be a list or a tuple")
+        dims: Sequence[int] | None = None
+        if not isinstance(shape, _NoShape):
+            if not isinstance(shape, (list, tuple)):
+                raise TypeError("shape must be a list or a tuple")
+            dims = shape
+        self._layout.check_cast(dims)
         fmt = Format(format)
         if fmt.itemsize == 0:
             raise ValueError(f"memoryview: cannot cast to format {format!r} of itemsize 0")
-        layout = self._layout.cast(fmt.itemsize, shape)
+        layout = self._layout.cast(fmt.itemsize, dims)
         return self._derive(layout, fmt=fmt, text=format)
 
     def toreadonly(self) -> MemoryView:
@@ -729,12 +791,16 @@ def _normalized(key: tuple[Any, ...], shape: tuple[int, ...]) -> Any:
     """
     try:
         if len(key) == 2:
-            return (key[0].indices(shape[0]), key[1].indices(shape[1]))
+            return (_slice_indices(key[0], shape[0]), _slice_indices(key[1], shape[1]))
         if len(key) > len(shape):
             return None
         return tuple(map(_slice_indices, key, shape))
     except (AttributeError, TypeError, ValueError, IndexError):
         return None
+
+
+def _not_an_exporter(value: object) -> TypeError:
+    return TypeError(f"a bytes-like object is required, not '{type(value).__name__}'")
 
 
 def _is_exporter(value: object) -> bool:

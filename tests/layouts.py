@@ -1,0 +1,174 @@
+"""Hypothesis strategies for the layout matrix: C ``_testbuffer.ndarray`` specs.
+
+A ``Spec`` holds the constructor arguments of one ndarray, so that a test can
+build the same array twice (one for the builtin memoryview, one for bufferkit).
+Specs are always valid input for ``_testbuffer`` (strides and offsets are
+multiples of the itemsize and keep every element inside the items), since
+``_testbuffer`` is not crash-proof.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+
+testbuffer: Any = pytest.importorskip("_testbuffer")
+
+SCALE = float(os.environ.get("BUFFERKIT_EXAMPLES_SCALE", "1"))
+"""Multiplies every example count here (a deep run: ``BUFFERKIT_EXAMPLES_SCALE=20``)."""
+
+
+def examples(count: int) -> settings:
+    """Hypothesis settings for ``count`` examples (times ``SCALE``), no deadline."""
+    return settings(max_examples=max(1, int(count * SCALE)), deadline=None)
+
+
+NATIVE_FORMATS = ("B", "b", "h", "H", "i", "I", "l", "L", "q", "Q", "f", "d", "?", "c", "e")
+NATIVE_FORMATS += ("n", "N", "@i", "@B")
+OTHER_FORMATS = ("<i", ">h", "=q", "!d", "<e", ">f", "hi", "2B", "B3s", "<Hxb", "3s")
+HASHABLE_FORMATS = ("B", "b", "c")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """The arguments of one ``_testbuffer.ndarray``."""
+
+    items: Any
+    shape: tuple[int, ...]
+    strides: tuple[int, ...] | None
+    offset: int
+    format: str
+    flags: int
+
+    def make(self, extra_flags: int = 0) -> Any:
+        """A new ndarray with these arguments (each call: separate memory)."""
+        kwargs: dict[str, Any] = {"shape": list(self.shape), "format": self.format}
+        if self.strides is not None:
+            kwargs["strides"] = list(self.strides)
+        return testbuffer.ndarray(
+            self.items, offset=self.offset, flags=self.flags | extra_flags, **kwargs
+        )
+
+    def with_flags(self, flags: int) -> Spec:
+        """The same array with other flags (the PIL array's direct twin, say)."""
+        return dataclasses.replace(self, flags=flags)
+
+    @property
+    def native(self) -> bool:
+        """True if the builtin memoryview reads this format's values."""
+        return self.format in NATIVE_FORMATS
+
+
+def _code_values(code: str, count: int, prefix: str = "") -> st.SearchStrategy[Any]:
+    if code == "c":
+        return st.binary(min_size=1, max_size=1)
+    if code == "s":
+        return st.binary(max_size=count)
+    if code == "?":
+        return st.booleans()
+    if code in "efd":
+        width = {"e": 16, "f": 32, "d": 64}[code]
+        return st.floats(width=width)  # type: ignore[arg-type]
+    bits = 8 * struct.calcsize(prefix + code)
+    if code.isupper():
+        return st.integers(0, 2**bits - 1)
+    return st.integers(-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
+
+
+def _parts(fmt: str) -> list[tuple[int, str]]:
+    """(count, code) of each part of a struct format (prefix dropped)."""
+    parts: list[tuple[int, str]] = []
+    digits = ""
+    for char in fmt.lstrip("@=<>!"):
+        if char.isdigit():
+            digits += char
+            continue
+        parts.append((int(digits) if digits else 1, char))
+        digits = ""
+    return parts
+
+
+def item_values(fmt: str) -> st.SearchStrategy[Any]:
+    """One item of ``fmt`` as ``_testbuffer`` takes it: a value, or a tuple of several."""
+    strategies: list[st.SearchStrategy[Any]] = []
+    prefix = fmt[:1] if fmt[:1] in "@=<>!" else ""
+    for count, code in _parts(fmt):
+        if code == "x":
+            continue
+        if code == "s":
+            strategies.append(_code_values(code, count))
+        else:
+            strategies.extend(_code_values(code, count, prefix) for _ in range(count))
+    if len(strategies) == 1:
+        return strategies[0]
+    return st.tuples(*strategies)
+
+
+@st.composite
+def specs(
+    draw: st.DrawFn,
+    formats: tuple[str, ...] = NATIVE_FORMATS + OTHER_FORMATS,
+    max_ndim: int = 4,
+    min_ndim: int = 0,
+    max_length: int = 4,
+    flags: st.SearchStrategy[int] | None = None,
+) -> Spec:
+    """A random valid ndarray: any format, shape, strides, offset and flag combination."""
+    fmt = draw(st.sampled_from(formats))
+    ndim = draw(st.integers(min_ndim, max_ndim))
+    shape = tuple(draw(st.lists(st.integers(0, max_length), min_size=ndim, max_size=ndim)))
+    all_flags = st.sampled_from(
+        [
+            0,
+            testbuffer.ND_WRITABLE,
+            testbuffer.ND_FORTRAN,
+            testbuffer.ND_PIL,
+            testbuffer.ND_WRITABLE | testbuffer.ND_FORTRAN,
+            testbuffer.ND_WRITABLE | testbuffer.ND_PIL,
+            testbuffer.ND_FORTRAN | testbuffer.ND_PIL,
+            testbuffer.ND_WRITABLE | testbuffer.ND_FORTRAN | testbuffer.ND_PIL,
+        ]
+    )
+    chosen = draw(flags if flags is not None else all_flags)
+    if ndim == 0:
+        chosen &= ~(testbuffer.ND_PIL | testbuffer.ND_FORTRAN)
+    itemsize = struct.calcsize(fmt)
+    explicit = not chosen & testbuffer.ND_FORTRAN and draw(st.booleans())
+    if explicit:
+        steps = tuple(draw(st.lists(st.integers(-3, 3), min_size=ndim, max_size=ndim)))
+    else:
+        steps = _contiguous_steps(shape, fortran=bool(chosen & testbuffer.ND_FORTRAN))
+    if 0 in shape:
+        low = high = 0
+    else:
+        low = sum(min(0, step * (length - 1)) for step, length in zip(steps, shape, strict=True))
+        high = sum(max(0, step * (length - 1)) for step, length in zip(steps, shape, strict=True))
+    slack = explicit and ndim > 0
+    before = draw(st.integers(0, 2)) if slack else 0
+    after = draw(st.integers(0, 2)) if slack else 0
+    start = -low + before
+    nitems = max(1, start + high + 1 + after) if shape else 1
+    if shape and 0 not in shape and not explicit:
+        nitems = math.prod(shape)
+    values = draw(st.lists(item_values(fmt), min_size=nitems, max_size=nitems))
+    items = values[0] if not shape else values
+    strides = tuple(step * itemsize for step in steps) if explicit else None
+    return Spec(items, shape, strides, start * itemsize if explicit else 0, fmt, chosen)
+
+
+def _contiguous_steps(shape: tuple[int, ...], fortran: bool) -> tuple[int, ...]:
+    dims = range(len(shape)) if fortran else range(len(shape) - 1, -1, -1)
+    steps = [0] * len(shape)
+    step = 1
+    for dim in dims:
+        steps[dim] = step
+        step *= max(shape[dim], 1)
+    return tuple(steps)
