@@ -48,12 +48,13 @@ class Spec:
     format: str
     flags: int
 
-    def make(self, extra_flags: int = 0) -> Any:
-        """A new ndarray with these arguments (each call: separate memory)."""
+    def make(self, extra_flags: int = 0, module: Any = None) -> Any:
+        """A new ndarray with these arguments (each call: separate memory), from C
+        ``_testbuffer`` unless ``module`` says otherwise (``bufferkit.testbuffer``)."""
         kwargs: dict[str, Any] = {"shape": list(self.shape), "format": self.format}
         if self.strides is not None:
             kwargs["strides"] = list(self.strides)
-        return testbuffer.ndarray(
+        return (module or testbuffer).ndarray(
             self.items, offset=self.offset, flags=self.flags | extra_flags, **kwargs
         )
 
