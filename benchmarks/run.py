@@ -1,8 +1,8 @@
 """Benchmarks: bufferkit against the builtin memoryview, NumPy and C ``_testbuffer``.
 
 Run ``python benchmarks/run.py [NAME-SUBSTRING ...]``. Every case times bufferkit
-and its references side by side in this one process (best of several repeats of
-an auto-ranged loop) and prints a table of the ratios; a reference with a target
+and its references side by side in this one process (best of several interleaved
+repeats of an auto-ranged loop) and prints a table of the ratios; a reference with a target
 (``ours / reference <= limit``) is marked ``ok`` or ``MISSED``. The exit status
 is 1 if any target was missed. References that are not installed are skipped.
 """
@@ -30,11 +30,19 @@ class Case:
     note: str = ""
 
 
-def best_time(call: Timed, repeats: int = 7) -> float:
-    """Seconds per call: the best of ``repeats`` auto-ranged loops."""
-    timer = timeit.Timer(call)
-    number, _ = timer.autorange()
-    return min(timer.repeat(repeat=repeats, number=number)) / number
+def best_times(calls: list[Timed], repeats: int = 7) -> list[float]:
+    """Seconds per call of each callable: the best of ``repeats`` auto-ranged loops.
+
+    The loops are interleaved (one loop of each callable per round), so that no
+    callable is timed only in the memory-allocator state another one left behind.
+    """
+    timers = [timeit.Timer(call) for call in calls]
+    numbers = [timer.autorange()[0] for timer in timers]
+    best = [float("inf")] * len(calls)
+    for _ in range(repeats):
+        for k, (timer, number) in enumerate(zip(timers, numbers, strict=True)):
+            best[k] = min(best[k], timer.timeit(number) / number)
+    return best
 
 
 def _format_seconds(seconds: float) -> str:
@@ -54,10 +62,9 @@ def run(cases: Iterable[Case], out: Callable[[str], None] = print) -> bool:
         except ImportError as missing:
             out(f"{case.name:<44} skipped: {missing}")
             continue
-        mine = best_time(ours)
+        mine, *others = best_times([ours, *references.values()])
         first = True
-        for ref_name, reference in references.items():
-            theirs = best_time(reference)
+        for ref_name, theirs in zip(references, others, strict=True):
             ratio = mine / theirs
             verdict = ""
             limit = case.targets.get(ref_name)
