@@ -20,6 +20,8 @@ import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from strategies import struct_parts
+
 testbuffer: Any = pytest.importorskip("_testbuffer")
 
 SCALE = float(os.environ.get("BUFFERKIT_EXAMPLES_SCALE", "1"))
@@ -84,24 +86,11 @@ def _code_values(code: str, count: int, prefix: str = "") -> st.SearchStrategy[A
     return st.integers(-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
 
 
-def _parts(fmt: str) -> list[tuple[int, str]]:
-    """(count, code) of each part of a struct format (prefix dropped)."""
-    parts: list[tuple[int, str]] = []
-    digits = ""
-    for char in fmt.lstrip("@=<>!"):
-        if char.isdigit():
-            digits += char
-            continue
-        parts.append((int(digits) if digits else 1, char))
-        digits = ""
-    return parts
-
-
 def item_values(fmt: str) -> st.SearchStrategy[Any]:
     """One item of ``fmt`` as ``_testbuffer`` takes it: a value, or a tuple of several."""
     strategies: list[st.SearchStrategy[Any]] = []
     prefix = fmt[:1] if fmt[:1] in "@=<>!" else ""
-    for count, code in _parts(fmt):
+    for count, code in struct_parts(fmt):
         if code == "x":
             continue
         if code == "s":

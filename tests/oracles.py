@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 from bufferkit import testbuffer as ours
 from bufferkit.flags import BufferFlags
 
+from strategies import struct_parts
+
 F = BufferFlags
 
 ATTRIBUTES = (
@@ -214,16 +216,9 @@ def _code_values(code: str, count: int) -> st.SearchStrategy[Any]:
 def _codes(fmt: str) -> list[tuple[str, int]]:
     """(code, count) of each value ``struct`` packs for one item of ``fmt``."""
     parts: list[tuple[str, int]] = []
-    digits = ""
-    for char in fmt.lstrip("@=<>!"):
-        if char.isdigit():
-            digits += char
-            continue
-        count = int(digits) if digits else 1
-        digits = ""
-        if char == "x":
-            continue
-        parts.extend([(char, count)] if char == "s" else [(char, 1)] * count)
+    for count, char in struct_parts(fmt):
+        if char != "x":
+            parts.extend([(char, count)] if char == "s" else [(char, 1)] * count)
     return parts
 
 

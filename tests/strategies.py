@@ -70,3 +70,16 @@ def item_values(fmt: StructFormat) -> st.SearchStrategy[tuple[Any, ...]]:
         else:
             strategies.extend(_value_strategy(code, count, fmt.prefix) for _ in range(count))
     return st.tuples(*strategies)
+
+
+def struct_parts(fmt: str) -> list[tuple[int, str]]:
+    """(repeat count, code) of each part of a plain struct format (prefix dropped)."""
+    parts: list[tuple[int, str]] = []
+    digits = ""
+    for char in fmt.lstrip("@=<>!"):
+        if char.isdigit():
+            digits += char
+            continue
+        parts.append((int(digits) if digits else 1, char))
+        digits = ""
+    return parts

@@ -15,6 +15,8 @@ from typing import Any
 
 from bufferkit import MemoryView, _capi, acquire
 
+from oracles import VIEW_ATTRIBUTES as ATTRIBUTES
+
 NAN = "<nan>"
 Outcome = tuple[str, Any]
 
@@ -78,19 +80,6 @@ def _empty(shape: Sequence[int]) -> Any:
     return [_empty(shape[1:]) for _ in range(shape[0])]
 
 
-ATTRIBUTES = (
-    "format",
-    "itemsize",
-    "ndim",
-    "shape",
-    "strides",
-    "suboffsets",
-    "nbytes",
-    "readonly",
-    "c_contiguous",
-    "f_contiguous",
-    "contiguous",
-)
 REQUEST_BITS = (0x1, 0x4, 0x8, 0x10, 0x20, 0x40, 0x80, 0x100)
 ALL_REQUESTS = sorted(
     {
