@@ -4,6 +4,7 @@ import pytest
 
 from bufferkit.flags import (
     BufferFlags,
+    refusal,
     wants_any_contiguous,
     wants_c_contiguous,
     wants_f_contiguous,
@@ -63,3 +64,32 @@ def test_a_lone_contiguity_bit_is_not_a_contiguity_request() -> None:
     # 0x20 without STRIDES is not PyBUF_C_CONTIGUOUS (the C macros test whole patterns).
     assert not wants_c_contiguous(0x20)
     assert not wants_indirect(0x100)
+
+
+@pytest.mark.parametrize(
+    ("flags", "state", "rule"),
+    [
+        (BufferFlags.FULL_RO, {}, None),
+        (BufferFlags.FULL, {"readonly": True}, "writable"),
+        (BufferFlags.FULL | BufferFlags.C_CONTIGUOUS, {"readonly": True, "c": False}, "writable"),
+        (BufferFlags.C_CONTIGUOUS, {"c": False}, "c_contiguous"),
+        (BufferFlags.F_CONTIGUOUS, {"f": False}, "f_contiguous"),
+        (BufferFlags.ANY_CONTIGUOUS, {"c": False, "f": False}, "any_contiguous"),
+        (BufferFlags.ANY_CONTIGUOUS, {"c": False}, None),
+        (BufferFlags.RECORDS_RO, {"indirect": True}, "suboffsets"),
+        (BufferFlags.ND, {"c": False}, "strides"),
+        (BufferFlags.SIMPLE | BufferFlags.FORMAT, {}, "format"),
+        (BufferFlags.CONTIG_RO | BufferFlags.FORMAT, {}, None),
+    ],
+)
+def test_refusal_names_the_first_rule_broken(
+    flags: int, state: dict[str, bool], rule: str | None
+) -> None:
+    answer = refusal(
+        flags,
+        readonly=state.get("readonly", False),
+        c_contiguous=state.get("c", True),
+        f_contiguous=state.get("f", True),
+        indirect=state.get("indirect", False),
+    )
+    assert answer == rule

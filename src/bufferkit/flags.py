@@ -17,6 +17,7 @@ import enum
 
 __all__ = [
     "BufferFlags",
+    "refusal",
     "wants_any_contiguous",
     "wants_c_contiguous",
     "wants_f_contiguous",
@@ -106,3 +107,32 @@ def wants_f_contiguous(flags: int) -> bool:
 def wants_any_contiguous(flags: int) -> bool:
     """The consumer needs memory that is C- or Fortran-contiguous."""
     return _has_all(flags, _ANY_CONTIGUOUS)
+
+
+def refusal(
+    flags: int, *, readonly: bool, c_contiguous: bool, f_contiguous: bool, indirect: bool
+) -> str | None:
+    """The first rule a request breaks for such a buffer, or None if it can be granted.
+
+    The checks and their order are those of a getbuffer that starts from a full
+    description (``memory_getbuf`` in ``memoryobject.c``, ``ndarray_getbuf`` in
+    ``_testbuffer.c``): ``'writable'``, ``'c_contiguous'``, ``'f_contiguous'``,
+    ``'any_contiguous'``, ``'suboffsets'`` (needed but not accepted), ``'strides'``
+    (left out, but the memory is not C-contiguous), ``'format'`` (asked for without
+    a shape). Each exporter words its ``BufferError`` for the rule itself.
+    """
+    if wants_writable(flags) and readonly:
+        return "writable"
+    if wants_c_contiguous(flags) and not c_contiguous:
+        return "c_contiguous"
+    if wants_f_contiguous(flags) and not f_contiguous:
+        return "f_contiguous"
+    if wants_any_contiguous(flags) and not (c_contiguous or f_contiguous):
+        return "any_contiguous"
+    if indirect and not wants_indirect(flags):
+        return "suboffsets"
+    if not wants_strides(flags) and not c_contiguous:
+        return "strides"
+    if wants_format(flags) and not wants_shape(flags):
+        return "format"
+    return None

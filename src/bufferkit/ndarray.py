@@ -54,14 +54,9 @@ from typing import Any, Final, SupportsIndex, cast
 from . import _capi, engine
 from .flags import (
     BufferFlags,
-    wants_any_contiguous,
-    wants_c_contiguous,
-    wants_f_contiguous,
-    wants_format,
-    wants_indirect,
+    refusal,
     wants_shape,
     wants_strides,
-    wants_writable,
 )
 from .formats import Format
 from .layout import Layout, c_strides, f_strides
@@ -108,6 +103,15 @@ _SSIZE_MAX: Final = (1 << (_SSIZE_BITS - 1)) - 1
 _SSIZE_MIN: Final = -_SSIZE_MAX - 1
 _INT_MAX: Final = 2**31 - 1
 _NOT_CONTIGUOUS: Final = "ndarray is not C-contiguous"
+_REFUSALS: Final = {  # _testbuffer's words for each rule of flags.refusal
+    "writable": "ndarray is not writable",
+    "c_contiguous": _NOT_CONTIGUOUS,
+    "f_contiguous": "ndarray is not Fortran contiguous",
+    "any_contiguous": "ndarray is not contiguous",
+    "suboffsets": "ndarray cannot be represented without suboffsets",
+    "strides": _NOT_CONTIGUOUS,
+    "format": "ndarray: cannot cast to unsigned bytes if the format flag is present",
+}
 _IMMUTABLE: Final = "structure of re-exporting object is immutable"
 
 
@@ -579,21 +583,15 @@ def _check_request(base: _Base, flags: int, contiguity: tuple[bool, bool]) -> No
         raise BufferError("re-exporter does not provide format, shape or strides")
     if base.flags & ND_GETBUF_FAIL:
         raise BufferError("ND_GETBUF_FAIL: forced test exception")
-    if wants_writable(flags) and base.readonly:
-        raise BufferError("ndarray is not writable")
-    c_ok, f_ok = contiguity
-    if wants_c_contiguous(flags) and not c_ok:
-        raise BufferError(_NOT_CONTIGUOUS)
-    if wants_f_contiguous(flags) and not f_ok:
-        raise BufferError("ndarray is not Fortran contiguous")
-    if wants_any_contiguous(flags) and not (c_ok or f_ok):
-        raise BufferError("ndarray is not contiguous")
-    if not wants_indirect(flags) and base.flags & ND_PIL:
-        raise BufferError("ndarray cannot be represented without suboffsets")
-    if not wants_strides(flags) and not c_ok:
-        raise BufferError(_NOT_CONTIGUOUS)
-    if not wants_shape(flags) and wants_format(flags):
-        raise BufferError("ndarray: cannot cast to unsigned bytes if the format flag is present")
+    rule = refusal(
+        flags,
+        readonly=base.readonly,
+        c_contiguous=contiguity[0],
+        f_contiguous=contiguity[1],
+        indirect=bool(base.flags & ND_PIL),
+    )
+    if rule is not None:
+        raise BufferError(_REFUSALS[rule])
 
 
 def _exported_view(base: _Base, indirect: bool, contiguity: tuple[bool, bool]) -> memoryview:

@@ -43,17 +43,7 @@ from types import TracebackType
 from typing import Any
 
 from . import _capi, engine
-from .flags import (
-    BufferFlags,
-    wants_any_contiguous,
-    wants_c_contiguous,
-    wants_f_contiguous,
-    wants_format,
-    wants_indirect,
-    wants_shape,
-    wants_strides,
-    wants_writable,
-)
+from .flags import BufferFlags, refusal
 from .formats import Format
 from .layout import Layout
 from .managed import BufferInfo, ExporterError, ManagedBuffer
@@ -62,6 +52,16 @@ __all__ = ["MemoryView"]
 
 _RELEASED = "operation forbidden on released memoryview object"
 _DIFFERENT_STRUCTURES = "memoryview assignment: lvalue and rvalue have different structures"
+_NOT_C_CONTIGUOUS = "memoryview: underlying buffer is not C-contiguous"
+_REFUSALS = {  # the builtin memoryview's words for each rule of flags.refusal
+    "writable": "memoryview: underlying buffer is not writable",
+    "c_contiguous": _NOT_C_CONTIGUOUS,
+    "f_contiguous": "memoryview: underlying buffer is not Fortran contiguous",
+    "any_contiguous": "memoryview: underlying buffer is not contiguous",
+    "suboffsets": "memoryview: underlying buffer requires suboffsets",
+    "strides": _NOT_C_CONTIGUOUS,
+    "format": "memoryview: cannot cast to unsigned bytes if the format flag is present",
+}
 _first = operator.itemgetter(0)
 _new_object = object.__new__
 _slice_indices = slice.indices
@@ -749,23 +749,16 @@ class MemoryView:
 
     def _check_request(self, flags: int) -> None:
         """Refuse ``flags`` exactly as the builtin memoryview's getbuffer would."""
-        if wants_writable(flags) and self._readonly:
-            raise BufferError("memoryview: underlying buffer is not writable")
         c_contiguous, f_contiguous = self._contiguity()
-        if wants_c_contiguous(flags) and not c_contiguous:
-            raise BufferError("memoryview: underlying buffer is not C-contiguous")
-        if wants_f_contiguous(flags) and not f_contiguous:
-            raise BufferError("memoryview: underlying buffer is not Fortran contiguous")
-        if wants_any_contiguous(flags) and not (c_contiguous or f_contiguous):
-            raise BufferError("memoryview: underlying buffer is not contiguous")
-        if not wants_indirect(flags) and self._layout.suboffsets is not None:
-            raise BufferError("memoryview: underlying buffer requires suboffsets")
-        if not wants_strides(flags) and not c_contiguous:
-            raise BufferError("memoryview: underlying buffer is not C-contiguous")
-        if not wants_shape(flags) and wants_format(flags):
-            raise BufferError(
-                "memoryview: cannot cast to unsigned bytes if the format flag is present"
-            )
+        rule = refusal(
+            flags,
+            readonly=self._readonly,
+            c_contiguous=c_contiguous,
+            f_contiguous=f_contiguous,
+            indirect=self._layout.suboffsets is not None,
+        )
+        if rule is not None:
+            raise BufferError(_REFUSALS[rule])
 
     def __buffer__(self, flags: int) -> memoryview:
         self._check()
