@@ -41,7 +41,7 @@ from typing import Any, NamedTuple
 
 from ._capi import MAX_NDIM, POINTER_SIZE
 
-__all__ = ["Layout", "Selection", "c_strides", "f_strides"]
+__all__ = ["Layout", "Selection", "c_strides", "equivalent_shapes", "f_strides"]
 
 _SSIZE_MAX: int = 2 ** (8 * POINTER_SIZE - 1) - 1
 _SSIZE_MIN = -_SSIZE_MAX - 1
@@ -68,6 +68,17 @@ def f_strides(shape: Sequence[int], itemsize: int) -> tuple[int, ...]:
         strides[dim] = step
         step *= shape[dim]
     return tuple(strides)
+
+
+def equivalent_shapes(a: Sequence[int], b: Sequence[int]) -> bool:
+    """The builtin's ``equiv_shape`` entry by entry: equal up to and including the
+    first zero length (nothing lies beyond it). Callers compare ``ndim`` themselves."""
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            return False
+        if x == 0:
+            break
+    return True
 
 
 def _is_contiguous(itemsize: int, shape: Sequence[int], strides: Sequence[int]) -> bool:

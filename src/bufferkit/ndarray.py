@@ -59,7 +59,7 @@ from .flags import (
     wants_strides,
 )
 from .formats import Format
-from .layout import Layout, c_strides, f_strides
+from .layout import Layout, c_strides, equivalent_shapes, f_strides
 from .managed import BufferInfo
 
 __all__ = [
@@ -1061,14 +1061,7 @@ def _equivalent(target: _Base, source: BufferInfo) -> bool:
         return False
     source_shape = _shape_of(source.len, source.itemsize, source.shape)
     target_shape = target.layout().shape
-    if source.ndim != target.ndim:
-        return False
-    for mine, theirs in zip(target_shape, source_shape, strict=False):
-        if mine != theirs:
-            return False
-        if mine == 0:
-            break
-    return True
+    return source.ndim == target.ndim and equivalent_shapes(target_shape, source_shape)
 
 
 def info_layout(source: BufferInfo) -> Layout:

@@ -45,7 +45,7 @@ from typing import Any
 from . import _capi, engine
 from .flags import BufferFlags, refusal
 from .formats import Format
-from .layout import Layout
+from .layout import Layout, equivalent_shapes
 from .managed import BufferInfo, ExporterError, ManagedBuffer
 
 __all__ = ["MemoryView"]
@@ -81,15 +81,8 @@ def _struct_size(text: str) -> int | None:
 
 
 def _same_shape(a: Sequence[int], b: Sequence[int]) -> bool:
-    """The builtin's ``equiv_shape``: equal up to and including the first zero length."""
-    if len(a) != len(b):
-        return False
-    for x, y in zip(a, b, strict=True):
-        if x != y:
-            return False
-        if x == 0:
-            break
-    return True
+    """The builtin's ``equiv_shape``: same ndim, equal up to and including the first zero."""
+    return len(a) == len(b) and equivalent_shapes(a, b)
 
 
 class _NoShape:
