@@ -3,7 +3,8 @@ import gc
 import numpy as np
 import pytest
 
-from bufferkit import BufferFlags, BufferInfo, ManagedBuffer, acquire
+from bufferkit import BufferFlags, BufferInfo, ManagedBuffer, MemoryView, acquire
+from bufferkit.managed import Registration
 
 from exporters import CountingExporter, FailingExporter
 
@@ -101,6 +102,37 @@ def test_the_buffer_outlives_its_views_and_exports() -> None:
     assert managed.released and exporter.releases == 1
     with pytest.raises(ValueError, match="released"):
         managed.register_view()
+
+
+def test_a_registration_unregisters_once_when_its_last_holder_lets_go() -> None:
+    exporter = CountingExporter()
+    managed = ManagedBuffer(exporter)
+    holders = [Registration(managed)]
+    holders.append(holders[0])  # a view and its slice share one registration
+    assert managed.views == 1
+    holders.pop()
+    assert managed.views == 1 and exporter.releases == 0
+    holders.pop()
+    assert managed.views == 0 and exporter.releases == 1
+    with pytest.raises(ValueError, match="released"):
+        Registration(managed)  # registering on a released buffer fails, and leaks nothing
+    gc.collect()
+    assert exporter.releases == 1
+
+
+def test_slices_share_their_view_s_registration_other_derived_views_have_their_own() -> None:
+    view = MemoryView(bytearray(16))
+    managed = view._mbuf
+    slices = [view[1:], view[::2][1:]]
+    assert managed.views == 1
+    cast = view.cast("B", (4, 4))
+    assert managed.views == 2
+    view.release()
+    assert managed.views == 2, "the slices still hold the first registration"
+    del slices
+    assert managed.views == 1 and not managed.released
+    cast.release()
+    assert managed.released
 
 
 def test_simple_request_on_a_bytearray_has_no_format_shape_or_strides() -> None:

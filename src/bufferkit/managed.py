@@ -7,10 +7,15 @@ Invariants (the seed thread's ``PyManagedBufferObject``):
   when it is garbage collected, whichever comes first.
 - The master ``Py_buffer`` is never modified; ``info`` is an immutable snapshot
   of it taken right after the getbuffer.
-- ``views`` counts the views registered on it; ``exports`` counts the buffers
-  exported from those views and still held by consumers. While ``exports`` is
-  non-zero the buffer cannot be released: consumers hold raw pointers into it;
-  nor while ``views`` is: the views read it. The last view to go releases it.
+- ``views`` counts the registrations of views on it; ``exports`` counts the
+  buffers exported from those views and still held by consumers. While
+  ``exports`` is non-zero the buffer cannot be released: consumers hold raw
+  pointers into it; nor while ``views`` is: the views read it. The last view to
+  go releases it.
+- A ``Registration`` is counted in ``views`` from its creation until the last
+  view holding it lets go of it -- by ``release()`` or by being collected. Views
+  that share one (a view and its slices) need no finaliser of their own: the
+  registration's ``__del__`` runs once, when reference counting frees it.
 - Once released, ``info.buf`` must not be used: every user checks ``released``.
 - A refused request raises ``BufferError`` (an exporter's other exceptions are
   converted, the original chained); a non-exporter raises ``TypeError``.
@@ -27,7 +32,7 @@ from types import TracebackType
 from . import _capi
 from .flags import BufferFlags
 
-__all__ = ["BufferInfo", "ExporterError", "ManagedBuffer", "acquire"]
+__all__ = ["BufferInfo", "ExporterError", "ManagedBuffer", "Registration", "acquire"]
 
 
 class ExporterError(BufferError):
@@ -140,7 +145,7 @@ class ManagedBuffer:
 
     @property
     def views(self) -> int:
-        """The number of views registered on this buffer."""
+        """The number of view registrations on this buffer (a slice shares its view's)."""
         return self._views
 
     @property
@@ -212,3 +217,22 @@ def acquire(obj: object, flags: int) -> Iterator[BufferInfo]:
         yield _read_or_release(raw)
     finally:
         raw.release()
+
+
+class Registration:
+    """One registration of views on a ``ManagedBuffer``, shared by the views holding it.
+
+    Registers on creation; unregisters exactly once, when it is freed -- when the
+    last view holding it has been released or collected.
+    """
+
+    __slots__ = ("_managed",)
+
+    def __init__(self, managed: ManagedBuffer) -> None:
+        managed.register_view()
+        self._managed = managed
+
+    def __del__(self) -> None:
+        managed = getattr(self, "_managed", None)  # unset when registering failed
+        if managed is not None:
+            managed.unregister_view()

@@ -3,8 +3,10 @@
 Invariants (the seed thread's decisions, as ``memoryobject.c`` implements them):
 - ``MemoryView(obj)`` makes one ``ManagedBuffer`` (one getbuffer on ``obj``). Every
   view derived from it -- slice, sub-view, cast, transpose, ``toreadonly``,
-  ``MemoryView(view)`` -- shares that managed buffer, registers itself on it and
-  never asks the exporter again.
+  ``MemoryView(view)`` -- shares that managed buffer and never asks the exporter
+  again. A view made from an exporter, or by ``MemoryView(view)``, ``cast``,
+  ``transpose`` or ``toreadonly``, holds a ``Registration`` of its own on it;
+  slices and sub-views hold the registration of the view they come from.
 - Each view owns its ``Layout`` (relative to its ``_base`` address, which is the
   exporter's ``buf`` or, below an indexed indirect dimension, the pointer that
   index led to) and its format; the master ``BufferInfo`` is read only.
@@ -12,9 +14,12 @@ Invariants (the seed thread's decisions, as ``memoryobject.c`` implements them):
   ``transpose`` only ever select or reinterpret elements the parent reaches, so
   no derived layout reaches memory the exporter did not describe.
 - ``release()`` raises ``BufferError`` while buffers exported from the view are
-  held; otherwise it releases the view's builtin helpers and unregisters the view.
-  The managed buffer releases the exporter (once) when its last view goes, by
-  ``release()`` or garbage collection (``__del__``). A released view raises
+  held; otherwise it releases the view's builtin helpers and lets go of its
+  registration. The managed buffer releases the exporter (once) when its last
+  registration goes: when the last view holding it is released or collected.
+  Views have no ``__del__``: reference counting frees a collected view's
+  registration (whose ``__del__`` unregisters) when no other view holds it, so
+  making and dropping a slice costs no finaliser call. A released view raises
   ``ValueError("operation forbidden on released memoryview object")`` for every
   operation.
 - Element work on formats the builtin memoryview understands is delegated to a
@@ -46,7 +51,7 @@ from . import _capi, engine
 from .flags import BufferFlags, refusal
 from .formats import Format
 from .layout import Layout, equivalent_shapes
-from .managed import BufferInfo, ExporterError, ManagedBuffer
+from .managed import BufferInfo, ExporterError, ManagedBuffer, Registration
 
 __all__ = ["MemoryView"]
 
@@ -149,6 +154,7 @@ class MemoryView:
         "_mbuf",
         "_ndim",
         "_readonly",
+        "_registration",
         "_released",
         "_text",
     )
@@ -158,6 +164,7 @@ class MemoryView:
     _mbuf: ManagedBuffer
     _ndim: int
     _readonly: bool
+    _registration: Registration | None
     _released: bool
     _text: str
     _exact: memoryview | None = None
@@ -167,7 +174,7 @@ class MemoryView:
     _slicings: dict[Any, Layout] | None = None
 
     def __init__(self, obj: object, flags: int = BufferFlags.FULL_RO) -> None:
-        self._released = True  # until adopted: __del__ then has nothing to undo
+        self._released = True  # until adopted
         if isinstance(obj, MemoryView):
             obj._check()
             obj._check_request(flags)
@@ -194,7 +201,7 @@ class MemoryView:
         text: str,
         readonly: bool,
     ) -> None:
-        mbuf.register_view()
+        self._registration = Registration(mbuf)
         self._mbuf = mbuf
         self._base = base
         self._layout = layout
@@ -207,13 +214,12 @@ class MemoryView:
     def _sub(self, layout: Layout, base: int) -> MemoryView:
         """A sub-view: this view's managed buffer, format and mode, another layout.
 
-        The hot path of slicing: ``_adopt`` written out; this view keeps the
-        managed buffer held, so registering is one increment.
+        The hot path of slicing: ``_adopt`` written out; the sub-view holds this
+        view's registration.
         """
         view = _new_object(MemoryView)
-        mbuf = self._mbuf
-        mbuf._views += 1
-        view._mbuf = mbuf
+        view._registration = self._registration
+        view._mbuf = self._mbuf
         view._base = base
         view._layout = layout
         view._ndim = len(layout.shape)
@@ -295,16 +301,7 @@ class MemoryView:
             if helper is not None:
                 helper.release()
         self._reader = self._exact = self._slicings = None
-        self._mbuf.unregister_view()
-
-    def __del__(self) -> None:
-        try:
-            if self._released:
-                return
-        except AttributeError:  # made by __new__ alone: never adopted
-            return
-        self._released = True
-        self._mbuf.unregister_view()
+        self._registration = None  # the last view to let go unregisters
 
     def __enter__(self) -> MemoryView:
         self._check()
@@ -540,9 +537,28 @@ class MemoryView:
                     pass  # a slice among the ints: a sub-view
             slicings = self._slicings
             if slicings is not None:
-                known = slicings.get(_normalized(key, self._layout.shape))
-                if known is not None:
-                    return self._sub(known, self._base)
+                shape = self._layout.shape
+                try:
+                    if len(key) == 2:
+                        known = slicings.get(
+                            (_slice_indices(key[0], shape[0]), _slice_indices(key[1], shape[1]))
+                        )
+                    else:
+                        known = slicings.get(_normalized(key, shape))
+                except (AttributeError, TypeError, ValueError, IndexError):
+                    known = None
+                if known is not None:  # self._sub(known, self._base), written out
+                    view = _new_object(MemoryView)
+                    view._registration = self._registration
+                    view._mbuf = self._mbuf
+                    view._base = self._base
+                    view._layout = known
+                    view._ndim = len(known.shape)
+                    view._format = self._format
+                    view._text = self._text
+                    view._readonly = self._readonly
+                    view._released = False
+                    return view
         elif kind is int:
             reader = self._reader
             if reader is not None and self._ndim == 1:
@@ -772,12 +788,10 @@ def _normalized(key: tuple[Any, ...], shape: tuple[int, ...]) -> Any:
 
     ``slice.indices`` validates in C what ``Layout.resolve`` would (bounds that
     are not integers, a zero step); None when ``key`` holds anything but slices
-    or more entries than ``shape`` has dimensions. Two dimensions, the common
-    case, are written out.
+    or more entries than ``shape`` has dimensions. (``__getitem__`` writes out
+    the two-dimensional case.)
     """
     try:
-        if len(key) == 2:
-            return (_slice_indices(key[0], shape[0]), _slice_indices(key[1], shape[1]))
         if len(key) > len(shape):
             return None
         return tuple(map(_slice_indices, key, shape))
