@@ -31,7 +31,7 @@ index_values = st.one_of(
     st.integers(-6, 6),
     st.sampled_from([BIG, -BIG - 1, BIG - 1, -BIG, 2**100, True, False]),
 )
-bounds = st.one_of(st.none(), index_values, st.sampled_from(["a", 1.5]))
+bounds = st.one_of(st.none(), index_values, st.sampled_from(["a", 1.5, 2.0, -1.0]))
 slice_keys = st.builds(slice, bounds, bounds, st.one_of(st.none(), st.integers(-3, 3), bounds))
 junk = st.sampled_from([None, 1.0, "a", b"x", [0], {0: 1}, 1j, object()])
 entries = st.one_of(index_values, slice_keys, st.just(Ellipsis), junk)
@@ -109,6 +109,48 @@ def test_random_keys_read(spec: Spec, key: Any) -> None:
     else:
         assert result[1] is error if error is not None else result[0] == "value", key
     builtin_agrees(builtin, key, result)
+
+
+def plain_twin(key: Any) -> Any:
+    """``key`` with each slice bound that equals an int replaced by it (``1.0``, ``True`` -> 1)."""
+
+    def plain(bound: Any) -> Any:
+        if isinstance(bound, (bool, float)) and bound == int(bound):
+            return int(bound)
+        return bound
+
+    def twin(entry: Any) -> Any:
+        if isinstance(entry, slice):
+            return slice(plain(entry.start), plain(entry.stop), plain(entry.step))
+        return entry
+
+    return tuple(map(twin, key)) if isinstance(key, tuple) else twin(key)
+
+
+@EXAMPLES
+@given(specs(formats=NATIVE_FORMATS), st.lists(slice_keys, min_size=1, max_size=3).map(tuple))
+def test_keys_equal_to_a_remembered_slicing_answer_as_on_a_fresh_view(spec: Spec, key: Any) -> None:
+    """A view remembers the layouts of slicings it has made; an equal key must still
+    be checked as a key (``slice(1.0, 2) == slice(1, 2)``, yet only one is valid)."""
+    exporter = spec.make()
+    fresh, warm = MemoryView(exporter), MemoryView(exporter)
+    twin = plain_twin(key)
+    first = outcome(lambda view: view[twin], warm)
+    assert outcome(lambda view: view[twin], warm) == first, twin  # now from memory
+    assert outcome(lambda view: view[key], warm) == outcome(lambda view: view[key], fresh), key
+
+
+def test_remembered_slicings_accept_equal_index_types_and_refuse_floats() -> None:
+    view = MemoryView(bytearray(range(16))).cast("B", (4, 4))
+    expected = view[1:3, ::2].tolist()
+    assert view[1:3, ::2].tolist() == expected  # remembered
+    assert view[np.int64(1) : 3, :: np.int8(2)].tolist() == expected
+    assert view[True:3, ::2].tolist() == expected
+    with pytest.raises(TypeError):
+        view[1.0:3, ::2]
+    with pytest.raises(TypeError):
+        view[1:3, :: np.float64(2.0)]
+    assert view[1:3, ::2].tolist() == expected
 
 
 values = st.one_of(

@@ -179,6 +179,7 @@ def test_random_keys_select_what_numpy_selects(array: np.ndarray, data: st.DataO
         if isinstance(theirs, np.ndarray):
             assert isinstance(ours, MemoryView), key
             assert_same_array(ours, theirs, array)
+            assert_same_array(view[key], theirs, array)  # a slicing the view remembers
             inner = data.draw(keys(theirs.shape))
             deeper = theirs[inner]
             if isinstance(deeper, np.ndarray):

@@ -69,8 +69,8 @@ _REFUSALS = {  # the builtin memoryview's words for each rule of flags.refusal
 }
 _first = operator.itemgetter(0)
 _new_object = object.__new__
-_slice_indices = slice.indices
-_MAX_SLICINGS = 16  # slicing patterns a view remembers
+_NO_ITEMS = ()  # subscripting it with a slice runs the builtin's checks of the slice
+_MAX_SLICINGS = 16  # slicing keys a view remembers
 _ITER_CHUNK = 256  # items an iterator unpacks at a time (formats the builtin cannot read)
 _struct_sizes: dict[str, int | None] = {}
 
@@ -217,8 +217,11 @@ class MemoryView:
         The hot path of slicing: ``_adopt`` written out; the sub-view holds this
         view's registration.
         """
+        registration = self._registration
+        if registration is None:  # released by another thread since the check
+            raise ValueError(_RELEASED)
         view = _new_object(MemoryView)
-        view._registration = self._registration
+        view._registration = registration  # held from here: the exporter stays
         view._mbuf = self._mbuf
         view._base = base
         view._layout = layout
@@ -537,19 +540,18 @@ class MemoryView:
                     pass  # a slice among the ints: a sub-view
             slicings = self._slicings
             if slicings is not None:
-                shape = self._layout.shape
                 try:
-                    if len(key) == 2:
-                        known = slicings.get(
-                            (_slice_indices(key[0], shape[0]), _slice_indices(key[1], shape[1]))
-                        )
-                    else:
-                        known = slicings.get(_normalized(key, shape))
-                except (AttributeError, TypeError, ValueError, IndexError):
-                    known = None
-                if known is not None:  # self._sub(known, self._base), written out
+                    known = slicings.get(key)
+                    if known is not None:
+                        for part in key:  # equal to a remembered slice; is it an index?
+                            _NO_ITEMS[part]  # (slice(1.0, 2) == slice(1, 2), but raises)
+                except Exception:
+                    known = None  # the full path below raises the right error
+                registration = self._registration  # None once released
+                if known is not None and registration is not None:
+                    # self._sub(known, self._base), written out
                     view = _new_object(MemoryView)
-                    view._registration = self._registration
+                    view._registration = registration
                     view._mbuf = self._mbuf
                     view._base = self._base
                     view._layout = known
@@ -566,16 +568,20 @@ class MemoryView:
         return self._subscript(key)
 
     def _remember_slicing(self, key: Any, layout: Layout) -> None:
-        """Keep the layout a tuple of slices gave, under the key's normalised form."""
-        if type(key) is not tuple:
-            return
-        normalized = _normalized(key, self._layout.shape)
-        if normalized is None:
+        """Keep the layout a tuple of plain slices gave, under the key itself.
+
+        Only slices of ints and None are remembered. A later key matches by
+        ``==`` (dict semantics); ``__getitem__`` then has the builtin check that
+        each of its slices is made of indexes, so ``slice(1.0, 2)`` -- equal to
+        ``slice(1, 2)`` -- still raises, while ``slice(numpy.int64(1), 2)``
+        and ``slice(True, 2)`` get the layout of the equal key.
+        """
+        if type(key) is not tuple or not all(map(_is_plain_slice, key)):
             return
         slicings = self._slicings
         if slicings is None or len(slicings) >= _MAX_SLICINGS:
             slicings = self._slicings = {}
-        slicings[normalized] = layout
+        slicings[key] = layout
 
     def _follow(self, hops: tuple[int, ...]) -> int:
         """The address the pointer hops of a selection lead to from this view's base."""
@@ -783,20 +789,11 @@ class MemoryView:
         self._mbuf.unregister_export()
 
 
-def _normalized(key: tuple[Any, ...], shape: tuple[int, ...]) -> Any:
-    """``(start, stop, step)`` of each slice of ``key`` on ``shape``, or None.
-
-    ``slice.indices`` validates in C what ``Layout.resolve`` would (bounds that
-    are not integers, a zero step); None when ``key`` holds anything but slices
-    or more entries than ``shape`` has dimensions. (``__getitem__`` writes out
-    the two-dimensional case.)
-    """
-    try:
-        if len(key) > len(shape):
-            return None
-        return tuple(map(_slice_indices, key, shape))
-    except (AttributeError, TypeError, ValueError, IndexError):
-        return None
+def _is_plain_slice(part: object) -> bool:
+    """A slice whose start, stop and step are each an ``int`` or None."""
+    if type(part) is not slice:
+        return False
+    return all(bound is None or type(bound) is int for bound in (part.start, part.stop, part.step))
 
 
 def _not_an_exporter(value: object) -> TypeError:
