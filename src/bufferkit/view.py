@@ -143,8 +143,10 @@ class MemoryView:
     ``MemoryView(view)`` shares ``view``'s managed buffer.
     """
 
-    # The eight fields every view sets are slots; the lazily set state lives in
-    # the instance dict (made on first use) and defaults to the class attributes.
+    # The fields every view sets, and the two the hot paths read first (the
+    # reader and the remembered slicings, None until made), are slots; the rest
+    # of the lazily set state lives in the instance dict (made on first use) and
+    # defaults to the class attributes.
     __slots__ = (
         "__dict__",
         "__weakref__",
@@ -153,9 +155,11 @@ class MemoryView:
         "_layout",
         "_mbuf",
         "_ndim",
+        "_reader",
         "_readonly",
         "_registration",
         "_released",
+        "_slicings",
         "_text",
     )
     _base: int
@@ -170,8 +174,8 @@ class MemoryView:
     _exact: memoryview | None = None
     _exports: int = 0
     _hash: int | None = None
-    _reader: memoryview | None = None
-    _slicings: dict[Any, Layout] | None = None
+    _reader: memoryview | None
+    _slicings: dict[Any, Layout] | None
 
     def __init__(self, obj: object, flags: int = BufferFlags.FULL_RO) -> None:
         self._released = True  # until adopted
@@ -209,6 +213,7 @@ class MemoryView:
         self._format = fmt
         self._text = text
         self._readonly = readonly
+        self._reader = self._slicings = None
         self._released = False
 
     def _sub(self, layout: Layout, base: int) -> MemoryView:
@@ -229,6 +234,7 @@ class MemoryView:
         view._format = self._format
         view._text = self._text
         view._readonly = self._readonly
+        view._reader = view._slicings = None
         view._released = False
         return view
 
@@ -559,6 +565,7 @@ class MemoryView:
                     view._format = self._format
                     view._text = self._text
                     view._readonly = self._readonly
+                    view._reader = view._slicings = None
                     view._released = False
                     return view
         elif kind is int:
