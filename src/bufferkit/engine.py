@@ -78,10 +78,6 @@ def builtin_view(
     )
 
 
-def _at_origin(layout: Layout) -> Layout:
-    return Layout._make(layout.itemsize, layout.shape, layout.strides, layout.suboffsets, 0)
-
-
 def _resolve_order(layout: Layout, order: str) -> Literal["C", "F"]:
     """``'C'`` or ``'F'``: ``'A'`` is Fortran for Fortran- but not C-contiguous layouts."""
     if order not in _ORDERS:
