@@ -210,9 +210,14 @@ def object_at(address: int) -> object:
     return ctypes.cast(address, ctypes.py_object).value
 
 
-def refcount(obj: object) -> int:
-    """``obj``'s reference count, without the temporary references of this call."""
-    return sys.getrefcount(obj) - 1
+def refcount(holder: list[object]) -> int:
+    """The reference count of ``holder[0]``, measured the same way at every call.
+
+    The object is passed in a list so that it is never on the caller's value stack:
+    CPython 3.14 borrows some stack references, so ``sys.getrefcount(x)`` depends on
+    the bytecode that loaded ``x``. Counts include the list's own reference.
+    """
+    return sys.getrefcount(holder[0])
 
 
 def read_pointer(address: int) -> int:
@@ -267,7 +272,7 @@ class Memory:
 
 # --- builtin memoryviews over computed layouts ------------------------------
 
-_VAR_HEAD = tuple.__basicsize__  # PyObject_VAR_HEAD: where PyMemoryViewObject.mbuf sits
+_VAR_HEAD = object.__basicsize__ + ctypes.sizeof(_ssize_t)
 _MASTER_OFFSET = object.__basicsize__ + 2 * ctypes.sizeof(_ssize_t)  # after flags, exports
 _format_cache: dict[bytes, ctypes.Array[ctypes.c_char]] = {}
 _leaked_keepalives: list[object] = []

@@ -358,7 +358,8 @@ class Outcome:
 def _issue(exporter: object, flags: int) -> tuple[Outcome, list[Finding]]:
     """Issue one request, judge ownership, release; the answer's fields are judged later."""
     findings: list[Finding] = []
-    before = _capi.refcount(exporter)
+    holder = [exporter]
+    before = _capi.refcount(holder)
     raw = _capi.RawBuffer.__new__(_capi.RawBuffer)
     try:
         raw.__init__(exporter, flags)  # type: ignore[misc]
@@ -369,7 +370,7 @@ def _issue(exporter: object, flags: int) -> tuple[Outcome, list[Finding]]:
         outcome = _read_and_release(raw, exporter, flags, findings)
     finally:
         raw.release()
-    after = _capi.refcount(exporter)
+    after = _capi.refcount(holder)
     if after != before and before < _IMMORTAL_REFCOUNT:
         findings.append(
             _finding(
@@ -421,9 +422,11 @@ def _read_and_release(
             )
         )
     del real
-    held = _capi.refcount(obj)
+    holder = [obj]
+    del obj
+    held = _capi.refcount(holder)
     raw.release()
-    dropped = held - _capi.refcount(obj)
+    dropped = held - _capi.refcount(holder)
     if dropped != 1 and held < _IMMORTAL_REFCOUNT:
         findings.append(
             _finding(
