@@ -82,7 +82,18 @@ def _native_size_and_alignment(code: str) -> tuple[int, int]:
 _NATIVE = {code: _native_size_and_alignment(code) for code in _STRUCT_CODES + _EXTRA_CODES}
 _INT_CODES = {(1, True): "b", (1, False): "B", (2, True): "h", (2, False): "H"}
 _INT_CODES |= {(4, True): "i", (4, False): "I", (8, True): "q", (8, False): "Q"}
-_NATIVE_SINGLE = frozenset("cbB?hHiIlLqQnNefdP")
+
+
+def _builtin_casts_to(code: str) -> bool:
+    """True if this interpreter's memoryview reads ``code`` natively (3.15 adds 'Zf', 'Zd')."""
+    try:
+        memoryview(bytes(16)).cast(code)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+_NATIVE_SINGLE = frozenset(filter(_builtin_casts_to, [*"cbB?hHiIlLqQnNefdP", "Zf", "Zd"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -784,7 +795,7 @@ def _values_in(field: Field) -> int:
 def _native_code(text: str) -> str | None:
     """memoryobject.c's rule: one native code, optionally after exactly one '@'."""
     code = text[1:] if text.startswith("@") else text
-    return code if len(code) == 1 and code in _NATIVE_SINGLE else None
+    return code if code in _NATIVE_SINGLE else None
 
 
 def _scalar_field(fmt: Format) -> Field | None:
@@ -831,6 +842,8 @@ def _scalar_code(fmt: Format) -> str | None:
     code, convert = _struct_code(field)
     if convert or code not in _NATIVE_SINGLE:
         return None
+    if code in ("Zf", "Zd") and field.byteorder != NATIVE_ORDER:
+        return None  # two floats, each swapped: reversing the item would swap them
     return code if struct.calcsize(code) == field.size else None
 
 
