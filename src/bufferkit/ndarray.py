@@ -45,6 +45,7 @@ import collections.abc
 import itertools
 import operator
 import struct
+import sys
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -178,10 +179,22 @@ def _ssize_elements(values: Sequence[Any], name: str) -> tuple[int, ...]:
 # --- slices as C sees them --------------------------------------------------------
 
 
+def _builtin_slice_index_message() -> str:
+    """What this interpreter's ``PySlice_Unpack`` says of a bad index (3.15 drops "or None")."""
+    try:
+        memoryview(b"")[: cast(Any, 0.5)]
+    except TypeError as error:
+        return str(error)
+    return "slice indices must be integers or None or have an __index__ method"  # pragma: no cover
+
+
+_SLICE_INDEX_MESSAGE: Final = _builtin_slice_index_message()
+
+
 def _slice_index(value: object) -> int:
     """``_PyEval_SliceIndex``: an ``__index__`` clamped to the ``Py_ssize_t`` range."""
     if not hasattr(type(value), "__index__"):
-        raise TypeError("slice indices must be integers or None or have an __index__ method")
+        raise TypeError(_SLICE_INDEX_MESSAGE)
     return min(max(_index(value), _SSIZE_MIN), _SSIZE_MAX)
 
 
@@ -302,7 +315,12 @@ def _pack_in_bulk(codec: _Codec, items: Sequence[Any]) -> bytes | None:
         return None  # the caller finds the first bad item, and its exact error
 
 
-_PLAIN_VALUES: Final = frozenset({int, float, bytes, bool})
+# The item types _testbuffer.c packs as one value; 3.15's also takes complex numbers
+# (its struct reads 'Zd'), earlier ones refuse them as a mismatch.
+_PLAIN_VALUES: Final = frozenset(
+    {int, float, bytes, bool} | ({complex} if sys.version_info >= (3, 15) else set())
+)
+_SINGLE_VALUES: Final = tuple(_PLAIN_VALUES - {bool})  # bool is an int
 _SEQUENCES: Final = frozenset({list, tuple})
 _MISMATCH: Final = "mismatch between initializer element and format string"
 
@@ -317,7 +335,7 @@ def _all_plain(codec: _Codec, items: Sequence[Any]) -> bool:
 
 def _item_values(codec: _Codec, item: Any) -> Sequence[Any]:
     """The struct arguments of one item, by ``_testbuffer``'s rules."""
-    if codec.nmemb == 1 and isinstance(item, (bytes, int, float)):
+    if codec.nmemb == 1 and isinstance(item, _SINGLE_VALUES):
         return (item,)
     if isinstance(item, (list, tuple)) and len(item) == codec.nmemb:
         return item
