@@ -480,8 +480,19 @@ def _consumer_base(info: BufferInfo, owner: object, flags: int) -> _Base:
         flags=(0 if info.readonly else ND_WRITABLE) | flags,
         offset=-1,
         owner=owner,
-        obj=info.obj,
+        obj=_redirected_to(info.obj),
     )
+
+
+def _redirected_to(exporter: object) -> object:
+    """The ``obj`` a C consumer sees: an ``ND_REDIRECT`` NDArray forwards each request to
+    its own exporter, whose ``Py_buffer.obj`` that is (PEP 688 shows the NDArray)."""
+    while isinstance(exporter, NDArray) and exporter._consumer:
+        head = exporter._head
+        if not head.flags & ND_REDIRECT or head.obj is None:
+            break
+        exporter = head.obj
+    return exporter
 
 
 def _given_strides(strides: object, ndim: int, flags: int) -> Sequence[Any] | None:
@@ -927,6 +938,10 @@ class NDArray:
             raise TypeError(
                 "memoryview_from_buffer(): ndarray must be original exporter or consumer "
                 "from ndarray/original exporter"
+            )
+        if base.fmt is not None and len(base.fmt) > ND_MAX_NDIM:  # C copies it to a buffer
+            raise TypeError(
+                f"memoryview_from_buffer: format is limited to {ND_MAX_NDIM} characters"
             )
         return base.view(base.readonly)
 
