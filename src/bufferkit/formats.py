@@ -398,7 +398,7 @@ class _Complex(_Element):
         if _STRUCT_COMPLEX:
             return struct.unpack(f"={count}{self.code.upper()}", view)
         if count < 2**31:
-            return _complex_items(view, count, self.code, NATIVE_ORDER)
+            return _complex_items(view, count, self.code)
         floats = struct.unpack(f"={2 * count}{self.code}", view)
         return list(map(complex, floats[0::2], floats[1::2]))
 
@@ -1194,29 +1194,28 @@ def _scalar_code(fmt: Format) -> str | None:
 # --- complex numbers in bulk before struct reads them (3.12, 3.13) -----------------
 
 
-def _little_endian_doubles(data: memoryview, code: str, byteorder: str) -> memoryview:
-    """The floats of ``data`` as little-endian doubles (converted and swapped in C)."""
-    if code == "d" and byteorder == "<":
+def _little_endian_doubles(data: memoryview, code: str) -> memoryview:
+    """The native-order floats of ``data`` as little-endian doubles (converted in C)."""
+    if code == "d" and NATIVE_ORDER == "<":
         return data
     floats = array.array(code)
     floats.frombytes(data)
-    if byteorder != NATIVE_ORDER:
-        floats.byteswap()
     doubles = floats if code == "d" else array.array("d", floats)
     if NATIVE_ORDER != "<":
         doubles.byteswap()
     return memoryview(doubles).cast("B")
 
 
-def _complex_items(data: memoryview, count: int, code: str, byteorder: str) -> list[complex]:
-    """Complex numbers through marshal: a list of binary complex records, built in C.
+def _complex_items(data: memoryview, count: int, code: str) -> list[complex]:
+    """Native-order complex numbers through marshal: a list of binary complex records,
+    built in C.
 
     Each record is ``'y'`` and two little-endian doubles (17 bytes). The type codes
     go in by one stepped assignment, the (real, imaginary) pairs by one strided
     assignment between builtin memoryviews whose items are the 16-byte pairs (the
     builtin copies ``itemsize`` bytes per item whatever the one-byte format says).
     """
-    doubles = _little_endian_doubles(data, code, byteorder)
+    doubles = _little_endian_doubles(data, code)
     records = _complex_records(count)
     _copy_pairs(doubles, records, count, into_records=True)
     items: list[complex] = marshal.loads(records)  # bytes after the list are ignored
