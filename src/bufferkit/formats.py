@@ -19,7 +19,7 @@ Invariants:
   and a bare ``Z`` (ctypes' ``wchar_t *``) in any byte order, ``&target`` and
   ``X{signature}`` (function pointers). ``Nt`` is a field of N bits stored in
   ceil(N/8) whole bytes, read as the unsigned integer of its low N bits.
-  ``ctypes`` is used only for ``c_longdouble`` values, never with an address.
+  ``_capi`` converts ``c_longdouble`` values (it never sees an address here).
 - Sizes and alignment: for every format ``struct`` accepts,
   ``Format(f).itemsize == struct.calcsize(f)`` (``@`` aligns each code to its
   native alignment, ``^`` native sizes unaligned, ``= < > !`` standard sizes
@@ -61,7 +61,6 @@ from __future__ import annotations
 
 import array
 import copy
-import ctypes
 import functools
 import marshal
 import math
@@ -101,7 +100,7 @@ _STANDARD_SIZE = {
     **{code: 4 for code in "iIlLfw"},
     **{code: 8 for code in "qQd"},
 }
-_LONG_DOUBLE = ctypes.sizeof(ctypes.c_longdouble), ctypes.alignment(ctypes.c_longdouble)
+_LONG_DOUBLE = _capi.LONG_DOUBLE_SIZE, _capi.LONG_DOUBLE_ALIGNMENT
 _INT_CODES = {(1, True): "b", (1, False): "B", (2, True): "h", (2, False): "H"}
 _INT_CODES |= {(4, True): "i", (4, False): "I", (8, True): "q", (8, False): "Q"}
 
@@ -420,10 +419,7 @@ class _LongDouble(_Element):
         self.key = ("long double", self.parts)
 
     def read(self, block: Any, count: int) -> Sequence[Any]:
-        data = bytes(block)
-        step = _LONG_DOUBLE[0]
-        scalars = map(ctypes.c_longdouble.from_buffer_copy, repeat(data), range(0, len(data), step))
-        floats = list(map(operator.attrgetter("value"), scalars))
+        floats = _capi.long_doubles_from(bytes(block))
         if self.parts == 1:
             return floats
         return list(map(complex, floats[0::2], floats[1::2]))
@@ -433,7 +429,7 @@ class _LongDouble(_Element):
             numbers = _complex_values(values)
             values = list(chain.from_iterable(map(operator.attrgetter("real", "imag"), numbers)))
         doubles = struct.unpack(f"{len(values)}d", struct.pack(f"{len(values)}d", *values))
-        return b"".join(map(bytes, map(ctypes.c_longdouble, doubles)))
+        return _capi.long_doubles_to(doubles)
 
 
 class _Record(_Element):
