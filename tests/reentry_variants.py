@@ -220,11 +220,17 @@ variant(
     view_as(),
     lambda v, a: MemoryView(v, flags(int(BufferFlags.FULL_RO), a)),
 )
-variant(
-    "export flags",
-    view_as(">i"),
-    lambda v, a: bytes(v.__buffer__(flags(int(BufferFlags.FULL_RO), a))),
-)
+
+
+def _export_with_flags(view: Any, attack: Attack) -> bytes:
+    exported = view.__buffer__(flags(int(BufferFlags.FULL_RO), attack))
+    try:
+        return bytes(exported)
+    finally:
+        view.__release_buffer__(exported)
+
+
+variant("export flags", view_as(">i"), _export_with_flags)
 variant(
     "struct offset",
     view_as(">i"),
