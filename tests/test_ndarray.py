@@ -91,6 +91,7 @@ def test_a_grant_the_builtin_refuses_is_not_left_counted(monkeypatch: pytest.Mon
     assert can_push(array)
 
 
+@pytest.mark.private_layouts
 def test_granted_like_testbuffer_where_the_builtin_memoryview_would_refuse() -> None:
     """The exported memoryview's own flags are set to _testbuffer's answer."""
     empty = NDArray([1, 2], shape=[0], strides=[2])

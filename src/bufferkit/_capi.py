@@ -48,6 +48,8 @@ from typing import Any, NamedTuple
 
 __all__ = [
     "EMPTY_ADDRESS",
+    "LONG_DOUBLE_ALIGNMENT",
+    "LONG_DOUBLE_SIZE",
     "MAX_NDIM",
     "POINTER_SIZE",
     "SSIZE_MAX",
@@ -64,6 +66,8 @@ __all__ = [
     "memoryview_from_memory",
     "memoryview_over",
     "object_at",
+    "long_doubles_from",
+    "long_doubles_to",
     "read_pointer",
     "refcount",
     "set_memoryview_flags",
@@ -284,6 +288,23 @@ def write_bytes(address: int, data: bytes) -> None:
     ctypes.memmove(address, data, len(data))
 
 
+LONG_DOUBLE_SIZE = ctypes.sizeof(ctypes.c_longdouble)
+LONG_DOUBLE_ALIGNMENT = ctypes.alignment(ctypes.c_longdouble)
+
+
+def long_doubles_from(data: bytes) -> list[float]:
+    """The C ``long double`` values packed in ``data``, as floats (precision beyond a
+    double is lost)."""
+    from_bytes = ctypes.c_longdouble.from_buffer_copy
+    starts = range(0, len(data), LONG_DOUBLE_SIZE)
+    return [from_bytes(data, start).value for start in starts]
+
+
+def long_doubles_to(values: Sequence[float]) -> bytes:
+    r"""``values`` packed as C ``long double``\ s."""
+    return b"".join(map(bytes, map(ctypes.c_longdouble, values)))
+
+
 _EMPTY = ctypes.create_string_buffer(1)
 EMPTY_ADDRESS: int = ctypes.addressof(_EMPTY)
 """A valid address for views without elements (never read or written)."""
@@ -331,7 +352,9 @@ class _ManagedBufferFields(ctypes.Structure):
 _HEAD = object.__basicsize__  # sizeof(PyObject), whatever the build adds to it
 _VAR_HEAD = _HEAD + ctypes.sizeof(_ssize_t)  # PyObject_VAR_HEAD: PyObject and ob_size
 _MV_FLAGS_OFFSET = _VAR_HEAD + _MemoryViewFields.flags.offset
+_MV_MBUF_OFFSET = _VAR_HEAD + _MemoryViewFields.mbuf.offset
 _MV_BUF_OFFSET = _VAR_HEAD + _MemoryViewFields.view.offset + Py_buffer.buf.offset
+_MASTER_OBJ_OFFSET = _HEAD + _ManagedBufferFields.master.offset + Py_buffer.obj.offset
 _MV_RELEASED, _MV_C, _MV_FORTRAN, _MV_SCALAR, _MV_PIL = 0x1, 0x2, 0x4, 0x8, 0x10
 _MV_LAYOUT_BITS = _MV_C | _MV_FORTRAN | _MV_PIL
 
@@ -448,6 +471,17 @@ def _probe_managed_buffer_layout() -> bool:
     return _probe_owner_write()
 
 
+def _write_owner(mv: memoryview, owner: object) -> None:
+    """Make ``owner`` the ``master.obj`` of ``mv``'s managed buffer (a new reference).
+
+    Precondition: ``mv`` came from ``PyMemoryView_FromBuffer`` (its ``master.obj`` is
+    NULL) and the layouts were verified (or are being probed, on such a view).
+    """
+    _IncRef(owner)
+    mbuf = ctypes.c_void_p.from_address(id(mv) + _MV_MBUF_OFFSET).value or 0
+    ctypes.c_void_p.from_address(mbuf + _MASTER_OBJ_OFFSET).value = id(owner)
+
+
 class _Token:
     __slots__ = ("__weakref__",)
 
@@ -468,8 +502,7 @@ def _probe_owner_write() -> bool:
         mv.release()
         return False
     owner = (token,)
-    _IncRef(owner)
-    fields.master.obj = id(owner)
+    _write_owner(mv, owner)
     seen = any(referent is owner for referent in gc.get_referents(mbuf))
     del owner, token, mbuf, fields
     alive_while_held = watch() is not None
@@ -538,8 +571,7 @@ class _Window:
 def _owned(mv: memoryview, owner: object) -> memoryview:
     """``mv``'s layout in a memoryview whose managed buffer owns ``owner``."""
     if _CAN_OWN:
-        _IncRef(owner)
-        _mbuf_fields(_mv_fields(mv).mbuf).master.obj = id(owner)
+        _write_owner(mv, owner)
         return mv
     return memoryview(_Window(mv, owner))
 

@@ -188,13 +188,17 @@ class MemoryView:
     def __init__(self, obj: object, flags: int = BufferFlags.FULL_RO) -> None:
         self._pin = None  # released until adopted
         if isinstance(obj, MemoryView):
-            pin = obj._held()
+            obj._held()
             obj._check_request(flags)
-            self._adopt(pin, obj._base, obj._layout, obj._format, obj._text, obj._readonly)
+            self._adopt(obj._held(), obj._base, obj._layout, obj._format, obj._text, obj._readonly)
             return
         pin = request(obj, flags)
-        layout, text = _answer(pin, flags)
-        base = _capi.memoryview_address(pin)
+        try:
+            layout, text = _answer(pin, flags)
+            base = _capi.memoryview_address(pin)
+        except BaseException:
+            pin.release()  # nothing else holds it yet; a traceback must not keep it
+            raise
         fmt = _parse_format(text, layout.itemsize)
         self._adopt(pin, base, layout, fmt, text, pin.readonly)
 
@@ -341,12 +345,16 @@ class MemoryView:
                 self._reader = reader
         return reader
 
-    def _exact_view(self, pin: memoryview) -> memoryview:
-        """A builtin memoryview of this view with the exact format text, owning ``pin``."""
+    def _exact_view(self) -> memoryview:
+        """A builtin memoryview of this view with the exact format text, owning the pin."""
         exact = self._exact
         if exact is None:
             exact = self._exact = engine.builtin_view(
-                self._base, self._layout, self._text, readonly=self._readonly, keepalive=pin
+                self._base,
+                self._layout,
+                self._text,
+                readonly=self._readonly,
+                keepalive=self._held(),
             )
         return exact
 
@@ -490,9 +498,11 @@ class MemoryView:
     def _run_of_items(self, start: int) -> list[Any]:
         """The items ``start`` to ``start + _ITER_CHUNK`` of a 1-D view."""
         pin = self._held()
-        run = self._layout.resolve(slice(start, start + _ITER_CHUNK)).layout
-        items: list[Any] = engine.tolist(self._base, run, self._values_format())
-        del pin
+        try:
+            run = self._layout.resolve(slice(start, start + _ITER_CHUNK)).layout
+            items: list[Any] = engine.tolist(self._base, run, self._values_format())
+        finally:
+            del pin  # (a traceback keeps a frame's locals: it must not keep the memory)
         return items
 
     def __contains__(self, value: object) -> bool:
@@ -537,17 +547,19 @@ class MemoryView:
     def __getitem__(self, key: Any) -> Any:
         # The hot paths first: an element through the builtin reader, a slicing
         # this view has seen before; everything else (and every error) below.
-        pin = self._pin  # held across the access (a key's __index__ may release)
         kind = type(key)
         if kind is tuple:
             reader = self._reader
             if reader is not None and len(key) == self._ndim and key and type(key[0]) is int:
+                pin = self._pin  # held across the read (a key's __index__ may release)
                 try:
                     return reader[key]
                 except (TypeError, NotImplementedError):
                     pass  # a slice among the ints: a sub-view
+                finally:
+                    del pin
             slicings = self._slicings
-            if slicings is not None and pin is not None:
+            if slicings is not None:
                 try:
                     known = slicings.get(key)
                     if known is not None:
@@ -555,8 +567,8 @@ class MemoryView:
                             _NO_ITEMS[part]  # (slice(1.0, 2) == slice(1, 2), but raises)
                 except Exception:
                     known = None  # the full path below raises the right error
-                if known is not None and self._pin is not None:  # (a part's __eq__ may
-                    # have released the view)
+                pin = self._pin  # (after the parts' __eq__, which may have released it)
+                if known is not None and pin is not None:
                     # self._sub(pin, known, self._base), written out (a call costs ~35 ns)
                     view = _new_object(MemoryView)
                     view._base = self._base
@@ -606,16 +618,19 @@ class MemoryView:
         key = _plain_key(key)  # the only place a key's __index__ runs
         selection = self._layout.resolve(key)
         pin = self._held()  # the key's __index__ may have released the view
-        base = self._follow(selection.hops)
-        if not selection.element:
-            if not selection.hops:
-                self._remember_slicing(key, selection.layout)
-            return self._sub(pin, selection.layout, base)
-        fmt = self._values_format()
-        reader = self._reader_view()
-        if reader is not None:
-            return reader[key]
-        return engine.read_item(base + selection.layout.offset, fmt)
+        try:
+            base = self._follow(selection.hops)
+            if not selection.element:
+                if not selection.hops:
+                    self._remember_slicing(key, selection.layout)
+                return self._sub(pin, selection.layout, base)
+            fmt = self._values_format()
+            reader = self._reader_view()
+            if reader is not None:
+                return reader[key]
+            return engine.read_item(base + selection.layout.offset, fmt)
+        finally:
+            del pin
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self._held()
@@ -628,9 +643,16 @@ class MemoryView:
         key = _plain_key(key)  # the only place a key's __index__ runs
         selection = self._layout.resolve(key)
         pin = self._held()  # the key's __index__ may have released the view
+        try:
+            self._store(key, selection, value)
+        finally:
+            del pin
+
+    def _store(self, key: Any, selection: Any, value: Any) -> None:
+        """``__setitem__`` after the key (precondition: the caller holds the pin)."""
         base = self._follow(selection.hops)
         if not selection.element:
-            self._assign(pin, base, selection.layout, value)
+            self._assign(base, selection.layout, value)
             return
         fmt = self._writable_format()
         reader = self._reader_view()
@@ -651,23 +673,24 @@ class MemoryView:
             raise TypeError("cannot modify read-only memory")
         raise TypeError("cannot delete memory")
 
-    def _assign(self, pin: memoryview, base: int, layout: Layout, value: Any) -> None:
+    def _assign(self, base: int, layout: Layout, value: Any) -> None:
         """Copy the elements of the exporter ``value`` onto ``layout`` at ``base``.
 
-        Precondition: the caller holds ``pin`` (this view's memory) throughout.
+        Precondition: the caller holds this view's pin throughout.
         """
         if not _is_exporter(value):
             raise _not_an_exporter(value)
         source = value if isinstance(value, MemoryView) else MemoryView(value)
+        source_pin = source._pin  # held across the copy, like ours
         try:
-            source_pin = source._held()
+            source._held()
             self._held()  # the source's __buffer__ may have released this view
             if not _same_shape(layout.shape, source._layout.shape) or not self._same_format(source):
                 raise ValueError(_DIFFERENT_STRUCTURES)
             self._check_writable_bytes()
             engine.copy(base, layout, source._base, source._layout)
-            del source_pin
         finally:
+            del source_pin
             if source is not value:
                 source.release()
 
@@ -683,13 +706,14 @@ class MemoryView:
     def tolist(self) -> Any:
         """The items as (nested) lists; the item itself for a 0-d view."""
         pin = self._held()
-        fmt = self._values_format()
-        reader = self._reader_view()
-        if reader is not None:
-            return reader.tolist()
-        items = engine.tolist(self._base, self._layout, fmt)
-        del pin
-        return items
+        try:
+            fmt = self._values_format()
+            reader = self._reader_view()
+            if reader is not None:
+                return reader.tolist()
+            return engine.tolist(self._base, self._layout, fmt)
+        finally:
+            del pin
 
     def tobytes(self, order: str | None = "C") -> bytes:
         """The bytes of the items in ``'C'``, ``'F'`` or ``'A'`` order."""
@@ -700,40 +724,42 @@ class MemoryView:
             )
         chosen = "C" if order is None else str.__str__(order)
         pin = self._held()
-        data = engine.gather(self._base, self._layout, chosen)
-        del pin
-        return data
+        try:
+            return engine.gather(self._base, self._layout, chosen)
+        finally:
+            del pin
 
     def hex(self, *args: Any, **kwargs: Any) -> str:
         """``bytes.hex`` of ``tobytes()`` (same ``sep`` and ``bytes_per_sep``)."""
         return self.tobytes().hex(*args, **kwargs)
 
     def __eq__(self, other: object) -> bool:
-        pin = self._pin
-        if pin is None:
+        if self._pin is None:
             return self is other
         if isinstance(other, MemoryView):
-            return self is other if other._pin is None else self._equal(pin, other)
+            return self is other if other._pin is None else self._equal(other)
         if not _is_exporter(other):
             return NotImplemented
+        pin = self._pin  # held across their __buffer__, which may release this view
         try:
             theirs = MemoryView(other)
         except (BufferError, TypeError, ValueError):
             return NotImplemented
+        finally:
+            del pin
         try:
             if self._pin is None:  # their __buffer__ released this view
                 return False
-            return self._equal(pin, theirs)
+            return self._equal(theirs)
         finally:
             theirs.release()
 
-    def _equal(self, pin: memoryview, other: MemoryView) -> bool:
-        """Precondition: the caller holds ``pin``, this view's."""
-        other_pin = other._held()
+    def _equal(self, other: MemoryView) -> bool:
+        """Both views unreleased (precondition); each stays held while compared."""
         if not _same_shape(self._layout.shape, other._layout.shape):
             return False
         if _struct_size(self._text) is not None and _struct_size(other._text) is not None:
-            return self._exact_view(pin) == other._exact_view(other_pin)
+            return self._exact_view() == other._exact_view()
         try:
             mine, theirs = self.tolist(), other.tolist()
         except NotImplementedError:
@@ -743,12 +769,12 @@ class MemoryView:
     def __hash__(self) -> int:
         """The builtin's hash: read-only ``B``/``b``/``c`` views of hashable exporters."""
         if self._hash is None:
-            pin = self._held()
+            self._held()
             if not self._readonly:
                 raise ValueError("cannot hash writable memoryview object")
             if self._format is None or self._format.native not in ("B", "b", "c"):
                 raise ValueError("memoryview: hashing is restricted to formats 'B', 'b' or 'c'")
-            owner = owner_of(pin)
+            owner = owner_of(self._held())
             if owner is not None:
                 hash(owner)  # the builtin's rule: an unhashable exporter refuses
             self._hash = hash(self.tobytes())
@@ -775,10 +801,9 @@ class MemoryView:
             raise ValueError(f"memoryview: cannot cast to format {text!r} of itemsize 0")
         if not fmt.writable:
             raise ValueError(f"memoryview: cannot cast to {text!r}: it holds object pointers")
-        pin = self._held()
         layout = self._layout.cast(fmt.itemsize, dims)
         readonly = self._readonly or self._holds_objects()
-        return self._derive(pin, layout, fmt=fmt, text=text, readonly=readonly)
+        return self._derive(self._held(), layout, fmt=fmt, text=text, readonly=readonly)
 
     def _holds_objects(self) -> bool:
         """True if the items may hold object pointers (their bytes are never written)."""
@@ -810,9 +835,9 @@ class MemoryView:
         _refuse(flags, self._readonly, c_contiguous, f_contiguous, self._layout.suboffsets)
 
     def __buffer__(self, flags: int) -> memoryview:
-        pin = self._held()
+        self._held()
         self._check_request(flags)
-        exported = memoryview(self._exact_view(pin))
+        exported = memoryview(self._exact_view())
         self._exports += 1
         record_export(exported, self)
         return exported
@@ -844,7 +869,12 @@ def _is_plain_slice(part: object) -> bool:
     """A slice whose start, stop and step are each an ``int`` or None."""
     if type(part) is not slice:
         return False
-    return all(bound is None or type(bound) is int for bound in (part.start, part.stop, part.step))
+    start, stop, step = part.start, part.stop, part.step
+    return (
+        (start is None or type(start) is int)
+        and (stop is None or type(stop) is int)
+        and (step is None or type(step) is int)
+    )
 
 
 def _not_an_exporter(value: object) -> TypeError:
@@ -866,7 +896,10 @@ def _plain_key(key: Any) -> Any:
     if kind is int or key is Ellipsis:
         return key
     if kind is tuple:
-        return tuple(map(_plain_entry, key))
+        for entry in key:
+            if type(entry) is not int and not _is_plain_slice(entry):
+                return tuple(map(_plain_entry, key))
+        return key
     return _plain_entry(key)
 
 
