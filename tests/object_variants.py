@@ -7,9 +7,10 @@ on the command line (``attack.run_each``: a crash is charged to one variant).
 from __future__ import annotations
 
 import ctypes
-import gc
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -273,15 +274,6 @@ class Payload:
         self.padding = [number] * 8
 
 
-def _inside(names: tuple[str, ...]) -> bool:
-    frame = sys._getframe(2)
-    while frame is not None:
-        if frame.f_code.co_name in names and "bufferkit" in frame.f_code.co_filename:
-            return True
-        frame = frame.f_back  # type: ignore[assignment]
-    return False
-
-
 OPS: dict[str, Callable[[MemoryView], Any]] = {
     "tolist": lambda v: v.tolist(),
     "item": lambda v: [v[i] for i in range(len(v))],
@@ -289,52 +281,85 @@ OPS: dict[str, Callable[[MemoryView], Any]] = {
     "contains": lambda v: Payload(-1) in v,
     "count": lambda v: v.count(None),
     "eq": lambda v: v == v,
-    "2-d tolist": lambda v: MemoryView(v.obj.reshape(40, 50)).tolist(),
+    "2-d tolist": lambda v: MemoryView(v.obj.reshape(20, 25)).tolist(),
     "record tolist": lambda v: MemoryView(_RECORDS[0]).tolist(),
     "record item": lambda v: [MemoryView(_RECORDS[0])[i] for i in range(len(v))],
 }
 _RECORDS: list[Any] = []
 
 
-def _freed_under_read(op_name: str) -> Any:
-    """A collection (``gc.callbacks``) that runs inside bufferkit's unpacking of 'O' items
-    replaces every item of the array: the objects whose pointers were read die."""
-    count = 2000
-    array = np.array([Payload(i) for i in range(count)], dtype=object)
-    records = np.array([(i, Payload(i)) for i in range(count)], dtype=RECORD)
-    _RECORDS[:] = [records]
-    fired = []
+COUNT = 500
+SECONDS = 0.25
 
-    def replace_all(phase: str, info: Any) -> None:
-        if phase == "start" and not fired and _inside(("_objects", "object_at", "unpack")):
-            fired.append(True)
-            for i in range(count):
-                array[i] = None
-                records[i] = (i, None)
-            junk = [bytearray(48) for _ in range(4 * count)]
-            del junk
 
-    view = MemoryView(array)
-    old = gc.get_threshold()
-    gc.set_threshold(1)
-    gc.callbacks.append(replace_all)
+def _strange(item: Any) -> str:
+    """ "" for a value a read may give (an intact payload, None, a record), else a
+    description of what came back (freed memory, reused by something else)."""
+    if isinstance(item, tuple) and len(item) == 2:
+        number, item = item
+        if not isinstance(number, int):
+            return f"record with {type(number).__name__}"
+    if item is None or isinstance(item, (int, bool)):
+        return ""
     try:
-        got = outcome(lambda: OPS[op_name](view))
+        if type(item) is Payload and item.padding == [item.number] * 8:
+            return ""
+    except Exception as error:
+        return f"{type(item).__name__}: {error}"
+    return type(item).__name__
+
+
+def _freed_under_read(op_name: str) -> Any:
+    """Another thread replaces items of the array all the time (each old object dies)
+    while this one reads them through a view, ``SECONDS`` long. An item's reference
+    must be taken in the same step as its pointer is read: the objects returned are
+    old or new ones, never freed memory."""
+    sys.setswitchinterval(1e-6)
+    array = np.array([Payload(i) for i in range(COUNT)], dtype=object)
+    records = np.array([(i, Payload(i)) for i in range(COUNT)], dtype=RECORD)
+    _RECORDS[:] = [records]
+    view = MemoryView(array)
+    stop = threading.Event()
+    churned = [0]
+
+    def churn() -> None:
+        number = 0
+        while not stop.is_set():
+            array[number % COUNT] = Payload(number)
+            records[number % COUNT] = (number, Payload(number))
+            number += 1
+            if number % 8 == 0:
+                junk = [bytearray(48) for _ in range(16)]  # reuse the freed blocks
+                del junk
+        churned[0] = number
+
+    worker = threading.Thread(target=churn)
+    worker.start()
+    strange: list[str] = []
+    outcomes = set()
+    reads = 0
+    deadline = time.monotonic() + SECONDS
+    try:
+        while time.monotonic() < deadline and not strange:
+            got = outcome(lambda: OPS[op_name](view))
+            outcomes.add(got[0])
+            reads += 1
+            values = got[1] if got[0] == "ok" else []
+            flat: list[Any] = []
+            stack = [values] if isinstance(values, list) else []
+            while stack:
+                for item in stack.pop():
+                    (stack.append if isinstance(item, list) else flat.append)(item)
+            strange += [_strange(x) for x in flat if _strange(x)]
     finally:
-        gc.callbacks.remove(replace_all)
-        gc.set_threshold(*old)
-    values = got[1] if got[0] == "ok" else []
-    flat: list[Any] = []
-    stack = [values] if isinstance(values, list) else []
-    while stack:
-        for item in stack.pop():
-            (stack.append if isinstance(item, list) else flat.append)(item)
-    strange = [
-        type(x).__name__
-        for x in flat
-        if not (x is None or isinstance(x, (Payload, int, tuple)) or x is True or x is False)
-    ]
-    return {"fired": bool(fired), "outcome": got[0], "strange": strange[:5]}
+        stop.set()
+        worker.join()
+    return {
+        "reads": reads,
+        "churned": churned[0],
+        "outcomes": sorted(outcomes),
+        "strange": strange[:5],
+    }
 
 
 for _name in OPS:

@@ -115,12 +115,10 @@ def test_ndarray_never_copies_object_items() -> None:
 
 @pytest.mark.parametrize("op", list(OPS))
 def test_an_object_freed_while_its_pointer_is_unpacked_is_never_returned(op: str) -> None:
-    """A collection runs inside bufferkit's unpacking of ``'O'`` items (a
-    ``gc.callbacks`` hook, as a ``__del__`` or another thread could) and replaces
-    every item: objects whose pointers were already read die. Reading an item must
-    take its reference atomically (no Python code between the pointer read and the
-    reference): the objects returned are the old ones or the new ones, never freed
-    memory."""
+    """Another thread keeps replacing the items of a NumPy object array (each old
+    object dies) while this thread reads them through a view. Reading an item must
+    take its reference in the same step as it reads the pointer (no Python code
+    between): what comes back is an old or a new object, never freed memory."""
     verdict = verdict_of(results(), "freed under " + op)
-    assert verdict["fired"], f"the collection never ran inside the unpacking: {verdict}"
+    assert verdict["reads"] >= 3 and verdict["churned"] >= 100, f"no race: {verdict}"
     assert verdict["strange"] == [], f"freed objects returned: {verdict}"
