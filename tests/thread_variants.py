@@ -140,7 +140,7 @@ def race(kind: str, name: str, seconds: float) -> dict[str, Any]:
         "leaks": 0,
     }
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline or stats["trials"] < 5:  # (slow builds: 5 at least)
         victim = Victim(kind, data)
         view = make(victim.obj)
         running = threading.Event()
