@@ -289,7 +289,7 @@ _RECORDS: list[Any] = []
 
 
 COUNT = 500
-SECONDS = 0.4
+SECONDS = 0.3
 
 
 def _strange(item: Any) -> str:
