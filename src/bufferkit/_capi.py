@@ -43,7 +43,7 @@ import gc
 import os
 import sys
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 __all__ = [
@@ -67,6 +67,7 @@ __all__ = [
     "memoryview_over",
     "new_bytes",
     "object_at",
+    "objects_at",
     "long_doubles_from",
     "long_doubles_to",
     "read_pointer",
@@ -259,6 +260,18 @@ def object_at(address: int) -> object:
     if not address:
         raise ValueError("NULL object pointer")
     return ctypes.cast(address, ctypes.py_object).value
+
+
+def objects_at(addresses: Iterable[int]) -> list[object]:
+    """The objects whose pointers are stored at ``addresses`` (new references).
+
+    Each pointer is read and its object's reference taken in one C step
+    (``py_object.value``), so another thread replacing the pointer can hand back
+    the old object or the new one, never a freed one. NULL raises ``ValueError``.
+    Precondition: each address is an item that holds an object pointer.
+    """
+    from_address = ctypes.py_object.from_address
+    return [from_address(address).value for address in addresses]
 
 
 def refcount(holder: list[object]) -> int:

@@ -50,7 +50,7 @@ import struct
 import sys
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
-from itertools import chain, repeat
+from itertools import chain
 from types import TracebackType
 from typing import Any
 
@@ -58,7 +58,14 @@ from . import _capi, engine
 from .flags import BufferFlags, refusal
 from .formats import Format
 from .layout import Layout, equivalent_shapes
-from .managed import exporter_of, owner_of, record_export, request, settle_export
+from .managed import (
+    exporter_of,
+    owner_of,
+    record_export,
+    request,
+    settle_export,
+    sweep_exports,
+)
 
 __all__ = ["MemoryView"]
 
@@ -74,7 +81,6 @@ _REFUSALS = {  # the builtin memoryview's words for each rule of flags.refusal
     "strides": _NOT_C_CONTIGUOUS,
     "format": "memoryview: cannot cast to unsigned bytes if the format flag is present",
 }
-_first = operator.itemgetter(0)
 _new_object = object.__new__
 _NO_ITEMS = ()  # subscripting it with a slice runs the builtin's checks of the slice
 _MAX_SLICINGS = 16  # slicing keys a view remembers
@@ -124,16 +130,24 @@ def _answer(pin: memoryview, flags: int) -> tuple[Layout, str]:
 
     The builtin reads a NULL format as ``'B'`` and fills in a missing shape and
     strides. An answer to a request without ``ND`` has no shape: it is its ``len``
-    bytes, whatever ``itemsize`` and ``ndim`` say (NumPy: ndim 0), unless the
-    exporter gave a format anyway (ctypes), which the builtin then shows as is.
-    Items whose format is unknown (NULL with an itemsize above 1) are opaque bytes.
+    bytes, whatever ``itemsize`` and ``ndim`` say (NumPy: ndim 0). Where the
+    exporter gave a format anyway, its items are kept: with the shape it gave, if
+    that describes ``len`` bytes (ctypes), else as ``len // itemsize`` items, else
+    as bytes -- never an element the answer does not cover. Items whose format is
+    unknown (NULL with an itemsize above 1) are opaque bytes.
     """
-    text, itemsize = pin.format, pin.itemsize
-    if not flags & BufferFlags.ND and text == "B":
-        return Layout(1, (pin.nbytes,)), "B"
+    text, itemsize, nbytes = pin.format, pin.itemsize, pin.nbytes
+    shape, strides = pin.shape or (), pin.strides or ()
+    if not flags & BufferFlags.ND:
+        if text != "B":
+            layout = Layout(itemsize, shape, strides, pin.suboffsets or None)
+            if layout.nbytes == nbytes:
+                return layout, text
+            if itemsize and nbytes % itemsize == 0:
+                return Layout(itemsize, (nbytes // itemsize,)), text
+        return Layout(1, (nbytes,)), "B"
     if text == "B" and itemsize != 1:
         text = f"{itemsize}s"
-    shape, strides = pin.shape or (), pin.strides or ()
     return Layout(itemsize, shape, strides, pin.suboffsets or None), text
 
 
@@ -185,9 +199,18 @@ class MemoryView:
     _reader: memoryview | None
     _slicings: dict[Any, Layout] | None
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        raise TypeError("type 'MemoryView' is not an acceptable base type")  # as the builtin
+
     def __init__(self, obj: object, flags: int = BufferFlags.FULL_RO) -> None:
+        try:
+            self._pin  # noqa: B018
+        except AttributeError:
+            pass
+        else:  # __init__ called again: its helpers and exports belong to the first request
+            raise TypeError("MemoryView is already initialized")
         self._pin = None  # released until adopted
-        if isinstance(obj, MemoryView):
+        if type(obj) is MemoryView:  # (isinstance would trust a forged __class__)
             obj._held()
             obj._check_request(flags)
             self._adopt(obj._held(), obj._base, obj._layout, obj._format, obj._text, obj._readonly)
@@ -263,10 +286,10 @@ class MemoryView:
         """
         address = operator.index(address)
         size = operator.index(size)
-        if size < 0:
-            raise ValueError(f"size must be >= 0, not {size}")
-        if not 0 < address < 2 ** (8 * _capi.POINTER_SIZE):
-            raise ValueError(f"invalid address: {address:#x}")
+        if not 0 <= size <= _capi.SSIZE_MAX:
+            raise ValueError(f"size must be >= 0 and fit in a Py_ssize_t, not {size}")
+        if not 0 < address < 2 ** (8 * _capi.POINTER_SIZE) - size:
+            raise ValueError(f"invalid address {address:#x} for {size} bytes")
         pin = _capi.memoryview_from_memory(address, size, readonly=readonly)
         view = object.__new__(cls)
         view._adopt(pin, address, Layout(1, (size,)), Format("B"), "B", readonly)
@@ -293,6 +316,8 @@ class MemoryView:
         """
         if self._pin is None:
             return
+        if self._exports:
+            sweep_exports()  # (3.12.0-3.12.6: a dropped direct export may still be shielded)
         count = self._exports
         if count:
             plural = "" if count == 1 else "s"
@@ -328,8 +353,8 @@ class MemoryView:
     def _reader_view(self) -> memoryview | None:
         """The builtin memoryview that reads this view's values, if the builtin can.
 
-        Precondition: the caller holds the pin. The reader has no pin of its own:
-        it is used only while this view (or an iterator holding it) holds one.
+        It owns the pin, as every helper does: whoever holds it (an iterator) holds
+        the memory. ``release()`` releases it.
         """
         reader = self._reader
         if reader is None and self._format is not None:
@@ -340,23 +365,39 @@ class MemoryView:
                     reader = exact  # its text is the code, or '@' and the code
                 else:
                     reader = engine.builtin_view(
-                        self._base, self._layout, code, readonly=self._readonly
+                        self._base,
+                        self._layout,
+                        code,
+                        readonly=self._readonly,
+                        keepalive=self._held(),
                     )
                 self._reader = reader
+                self._keep_helper(reader)
         return reader
 
     def _exact_view(self) -> memoryview:
-        """A builtin memoryview of this view with the exact format text, owning the pin."""
+        """A builtin memoryview of this view with the exact format text, owning the pin;
+        read-only where the items hold object pointers."""
         exact = self._exact
         if exact is None:
-            exact = self._exact = engine.builtin_view(
-                self._base,
-                self._layout,
-                self._text,
-                readonly=self._readonly,
-                keepalive=self._held(),
+            readonly = self._readonly or self._holds_objects()
+            exact = engine.builtin_view(
+                self._base, self._layout, self._text, readonly=readonly, keepalive=self._held()
             )
+            self._exact = exact
+            self._keep_helper(exact)
         return exact
+
+    def _keep_helper(self, helper: memoryview) -> None:
+        """Called right after a helper is stored: if another thread released this view
+        meanwhile (and so did not release the helper), undo and refuse."""
+        if self._pin is None:
+            if self._reader is helper:
+                self._reader = None
+            if self._exact is helper:
+                self._exact = None
+            helper.release()
+            raise ValueError(_RELEASED)
 
     def _values_format(self) -> Format:
         """The format to read values with; NotImplementedError if there is none."""
@@ -486,9 +527,9 @@ class MemoryView:
         if self._ndim == 1:
             reader = self._reader_view()
             if reader is not None:
-                # zip holds this view, so its pin outlives the iterator; a released
-                # view releases the reader, and the iterator then raises.
-                return map(_first, zip(reader, repeat(self)))
+                # The reader owns the pin; a released view releases it, and the
+                # builtin's iterator then raises ValueError.
+                return iter(reader)
             self._values_format()
             # Other formats: unpacked a run of items at a time (one bulk read each).
             starts = range(0, self._layout.shape[0], _ITER_CHUNK)
@@ -680,7 +721,7 @@ class MemoryView:
         """
         if not _is_exporter(value):
             raise _not_an_exporter(value)
-        source = value if isinstance(value, MemoryView) else MemoryView(value)
+        source = value if type(value) is MemoryView else MemoryView(value)
         source_pin = source._pin  # held across the copy, like ours
         try:
             source._held()
@@ -736,7 +777,7 @@ class MemoryView:
     def __eq__(self, other: object) -> bool:
         if self._pin is None:
             return self is other
-        if isinstance(other, MemoryView):
+        if type(other) is MemoryView:
             return self is other if other._pin is None else self._equal(other)
         if not _is_exporter(other):
             return NotImplemented
@@ -830,9 +871,11 @@ class MemoryView:
     # --- export (PEP 688) -----------------------------------------------------------
 
     def _check_request(self, flags: int) -> None:
-        """Refuse ``flags`` exactly as the builtin memoryview's getbuffer would."""
+        """Refuse ``flags`` exactly as the builtin memoryview's getbuffer would; items
+        holding object pointers are exported read-only (bytes never overwrite them)."""
         c_contiguous, f_contiguous = self._contiguity()
-        _refuse(flags, self._readonly, c_contiguous, f_contiguous, self._layout.suboffsets)
+        readonly = self._readonly or self._holds_objects()
+        _refuse(flags, readonly, c_contiguous, f_contiguous, self._layout.suboffsets)
 
     def __buffer__(self, flags: int) -> memoryview:
         self._held()
