@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, TextIO
 
 from . import __version__, render
-from .flags import BufferFlags
+from .flags import MODIFIER_SETS, STRUCTURE_REQUESTS, BufferFlags, describe
 from .layout import Layout
 from .managed import BufferInfo, acquire
 
@@ -29,22 +29,6 @@ if TYPE_CHECKING:
     from .conformance import Finding, Report
 
 __all__ = ["build_parser", "main"]
-
-_BASES = (
-    ("SIMPLE", BufferFlags.SIMPLE),
-    ("ND", BufferFlags.ND),
-    ("STRIDES", BufferFlags.STRIDES),
-    ("C_CONTIG", BufferFlags.C_CONTIGUOUS),
-    ("F_CONTIG", BufferFlags.F_CONTIGUOUS),
-    ("ANY_CONTIG", BufferFlags.ANY_CONTIGUOUS),
-    ("INDIRECT", BufferFlags.INDIRECT),
-)
-_MODIFIERS = (
-    BufferFlags.SIMPLE,
-    BufferFlags.WRITABLE,
-    BufferFlags.FORMAT,
-    BufferFlags.WRITABLE | BufferFlags.FORMAT,
-)
 
 
 class SurveyEntry(NamedTuple):
@@ -336,28 +320,32 @@ def _cell(report: Report, request: int) -> str:
 
 def _grouped_findings(label: str, report: Report) -> list[str]:
     """One line per (severity, rule): the requests it hit and its first message."""
-    from .conformance import request_name
-
     groups: dict[tuple[str, str], list[Finding]] = {}
     for finding in report.findings:
         groups.setdefault((finding.severity, finding.rule), []).append(finding)
     lines = []
     for (severity, rule), found in groups.items():
-        names = [request_name(f.request) for f in found]
+        names = [describe(f.request) for f in found]
         shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
         lines.append(f"{label}: {severity} {rule} in {shown}: {found[0].message}")
     return lines
 
 
+def _column(structure: BufferFlags) -> str:
+    """A structure request's name, short enough for a column (``C_CONTIG``)."""
+    return str(structure.name).replace("CONTIGUOUS", "CONTIG")
+
+
 def survey_table(rows: Sequence[tuple[str, Report]]) -> list[str]:
     """Exporter-by-request marks, then the findings of each exporter."""
     width = max((len(label) for label, _ in rows), default=8) + 2
-    top = " " * width + "".join(f"{name:<11}" for name, _ in _BASES)
-    sub = " " * width + "".join(f"{'-WFB':<11}" for _ in _BASES)
+    top = " " * width + "".join(f"{_column(s):<11}" for s in STRUCTURE_REQUESTS)
+    sub = " " * width + "".join(f"{'-WFB':<11}" for _ in STRUCTURE_REQUESTS)
     lines = [top, sub]
     for label, report in rows:
         marks = "".join(
-            f"{''.join(_cell(report, base | m) for m in _MODIFIERS):<11}" for _, base in _BASES
+            f"{''.join(_cell(report, base | m) for m in MODIFIER_SETS):<11}"
+            for base in STRUCTURE_REQUESTS
         )
         lines.append(f"{label:<{width}}{marks}")
     lines.append("")
