@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import io
 import json
 import subprocess
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bufferkit import BufferFlags, __version__, acquire, cli, render
+from bufferkit import BufferFlags, __version__, cli
 
 
 def run(*argv: str) -> tuple[int, str]:
@@ -110,47 +109,6 @@ def test_parse_flags(text: str, value: int) -> None:
 def test_evaluate_runs_statements_before_the_last_expression() -> None:
     value = cli.evaluate("a = array.array('i', [1, 2]); a.append(3); a")
     assert list(value) == [1, 2, 3]  # type: ignore[call-overload]
-
-
-def _element_bytes(obj: object) -> list[tuple[tuple[int, ...], bytes, int]]:
-    """(index, bytes found where the picture places it, itemsize) for each placed element."""
-    with acquire(obj, BufferFlags.FULL_RO) as info:
-        picture = render.build_picture(info)
-        placed = []
-        for block in picture.blocks:
-            for cell in block.cells:
-                if cell.pointer_to is None:
-                    index = () if cell.label == "()" else tuple(map(int, cell.label.split(",")))
-                    data = ctypes.string_at(block.address + cell.start, cell.size)
-                    placed.append((index, data, cell.size))
-    return placed
-
-
-def test_picture_places_numpy_elements_where_they_are() -> None:
-    np = pytest.importorskip("numpy")
-    base = np.arange(60, dtype="<u2").reshape(5, 12)
-    for array in (base, base.T, base[::-2, 3::4], np.asfortranarray(base), base[1:2, 0:0]):
-        placed = _element_bytes(array)
-        assert len(placed) == array.size
-        for index, data, _ in placed:
-            assert int.from_bytes(data, "little") == array[index]
-
-
-def test_picture_follows_suboffsets() -> None:
-    tb = pytest.importorskip("_testbuffer")
-    nd = tb.ndarray(list(range(24)), shape=[2, 3, 4], format="i", flags=tb.ND_PIL)
-    placed = _element_bytes(nd)
-    assert len(placed) == 24
-    values = nd.tolist()
-    for (i, j, k), data, _ in placed:
-        assert int.from_bytes(data, sys.byteorder) == values[i][j][k]
-
-
-def test_picture_is_bounded() -> None:
-    with acquire(bytes(100_000), BufferFlags.FULL_RO) as info:
-        picture = render.build_picture(info, max_elements=100)
-    assert picture.elements_left_out == 100_000 - 100
-    assert "99900 more elements" in render.to_text(picture)
 
 
 def test_show_text_and_svg(tmp_path: Path) -> None:
