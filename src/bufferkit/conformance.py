@@ -153,6 +153,7 @@ __all__ = [
     "Report",
     "check_exporter",
     "is_factory",
+    "not_an_exporter",
 ]
 
 VIOLATION = "violation"
@@ -747,28 +748,24 @@ def _describe(exporter: object, factory: object | None) -> str:
     return f"{name}() -> {text}"
 
 
-def _lacks_protocol(obj: object) -> str | None:
-    """Why ``obj``'s type exports nothing, or None: every exporter type has ``__buffer__``
-    (PEP 688 gives it to the C types with a getbuffer slot too)."""
-    if hasattr(type(obj), "__buffer__"):
-        return None
-    return f"{type(obj).__qualname__} does not support the buffer protocol"
+def not_an_exporter(obj: object, refused_with: str | None = None) -> str | None:
+    """Why ``obj`` is no exporter at all, or None.
 
-
-def _released_or_closed(obj: object, refusal: Outcome) -> str | None:
-    """Why ``obj`` exports nothing any more, or None: it refused ``FULL_RO`` and says it
-    is released (the builtin memoryview's and ``MemoryView``'s repr) or closed (mmap)."""
-    if refusal.served or refusal.error == "BufferError":
+    Its type has no buffer protocol (every exporter type has ``__buffer__``: PEP 688
+    gives it to the C types with a getbuffer slot too); or a request failed with
+    ``refused_with`` (an exception's type name), not ``BufferError``, and ``obj``
+    says it is released (the builtin memoryview's and ``MemoryView``'s repr) or
+    closed (``mmap``): a dead object exports nothing.
+    """
+    if not hasattr(type(obj), "__buffer__"):
+        return f"{type(obj).__qualname__} does not support the buffer protocol"
+    if refused_with in (None, "BufferError"):
         return None
     try:
         released = _safe_repr(obj).startswith("<released") or getattr(obj, "closed", 0) is True
     except Exception:
         return None
-    if not released:
-        return None
-    return (
-        f"this {type(obj).__qualname__} is released or closed ({refusal.error}: {refusal.message})"
-    )
+    return f"this {type(obj).__qualname__} is released or closed" if released else None
 
 
 def check_exporter(obj_or_factory: object, *, requests: Iterable[int] | None = None) -> Report:
@@ -792,14 +789,16 @@ def check_exporter(obj_or_factory: object, *, requests: Iterable[int] | None = N
         return made[-1]
 
     report = Report(_describe(fresh(), factory))
-    report.not_an_exporter = _lacks_protocol(made[0])
+    report.not_an_exporter = not_an_exporter(made[0])
     if report.not_an_exporter is not None:
         return report
     full, full_outcome = _reference(made[0], report)
-    report.not_an_exporter = _released_or_closed(made[0], full_outcome)
-    if report.not_an_exporter is not None:
-        report.findings.clear()
-        return report
+    if not full_outcome.served:
+        dead = not_an_exporter(made[0], full_outcome.error)
+        if dead is not None:
+            report.not_an_exporter = f"{dead} ({full_outcome.error}: {full_outcome.message})"
+            report.findings.clear()
+            return report
     for flags in asked:
         if flags == BufferFlags.FULL_RO:
             report.results.append(full_outcome)
