@@ -1,5 +1,6 @@
 import ctypes
 import gc
+import os
 import sys
 import weakref
 
@@ -15,9 +16,83 @@ class Token:
     """A keepalive whose death we can observe."""
 
 
-def test_the_master_layout_probe_succeeds_on_this_interpreter() -> None:
-    # Without it keepalives leak (safe, but not what CPython 3.12/3.13 need).
-    assert _capi.describe()["owns_keepalive"]
+@pytest.mark.private_layouts
+def test_every_probe_succeeds_on_the_interpreters_we_support() -> None:
+    facts = _capi.describe()
+    assert facts["reads_memoryview_address"] and facts["owns_keepalive"]
+    assert facts["sets_memoryview_flags"]
+
+
+def test_the_probes_answer_as_the_environment_says() -> None:
+    """BUFFERKIT_NO_PRIVATE_LAYOUTS refuses every private layout (the fallback run)."""
+    refused = bool(os.environ.get("BUFFERKIT_NO_PRIVATE_LAYOUTS"))
+    facts = _capi.describe()
+    assert facts["private_layouts_allowed"] is not refused
+    if refused:
+        assert not facts["reads_memoryview_address"] and not facts["owns_keepalive"]
+        assert not facts["sets_memoryview_flags"]
+
+
+def test_a_free_threaded_build_without_the_gil_refuses_private_layouts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sys, "_is_gil_enabled", lambda: False, raising=False)
+    assert not _capi._private_layouts_allowed()
+
+
+@pytest.mark.parametrize("shift", [-8, 8, 16])
+def test_a_probe_with_wrong_offsets_fails_without_reading_outside_the_object(
+    monkeypatch: pytest.MonkeyPatch, shift: int
+) -> None:
+    """An unknown layout (here: the head size off by ``shift``) fails the size checks
+    before any field is read; the memoryview probe then refuses."""
+    monkeypatch.setattr(_capi, "_VAR_HEAD", _capi._VAR_HEAD + shift)
+    assert not _capi._probe(_capi._probe_memoryview_layout)
+    monkeypatch.setattr(_capi, "_HEAD", _capi._HEAD + shift)
+    assert not _capi._probe(_capi._probe_managed_buffer_layout)
+
+
+def test_a_probe_that_raises_has_failed() -> None:
+    def broken() -> bool:
+        raise OverflowError("a garbage field")
+
+    assert _capi._probe(broken) is False
+
+
+def test_the_fallback_owner_keeps_memory_and_format_alive(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the managed-buffer layout, a PEP 688 window owns the keepalive."""
+    monkeypatch.setattr(_capi, "_CAN_OWN", False)
+    memory = _capi.Memory(4)
+    memory.view()[:] = b"abcd"
+    token = Token()
+    watch = weakref.ref(token)
+    mv = _capi.memoryview_over(memory.address, itemsize=1, fmt=">B", shape=(4,), keepalive=token)
+    del token
+    derived = mv[::-1]
+    del mv
+    gc.collect()
+    assert watch() is not None and derived.format == ">B"
+    assert bytes(derived) == b"dcba"
+    del derived
+    gc.collect()
+    assert watch() is None
+
+
+def test_memoryview_address_agrees_with_the_documented_route(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = bytearray(b"0123456789")
+    view = memoryview(data)[3:]
+    fast = _capi.memoryview_address(view)
+    monkeypatch.setattr(_capi, "_MV_OK", False)
+    assert (
+        _capi.memoryview_address(view)
+        == fast
+        == ctypes.addressof(ctypes.c_char.from_buffer(data)) + 3
+    )
+    view.release()
+    with pytest.raises(ValueError):
+        _capi.memoryview_address(view)
 
 
 def test_memoryview_over_shows_a_computed_layout() -> None:
@@ -147,6 +222,7 @@ def test_memoryview_from_memory() -> None:
     assert _capi.memoryview_from_memory(memory.address, 4, readonly=True).readonly
 
 
+@pytest.mark.private_layouts
 def test_memoryview_flags_are_located_on_this_interpreter() -> None:
     assert _capi.describe()["sets_memoryview_flags"]
 
@@ -156,6 +232,7 @@ def _request(view: memoryview, flags: int) -> None:
     _capi.RawBuffer(view, flags).release()
 
 
+@pytest.mark.private_layouts
 def test_contiguity_set_on_an_empty_view_changes_its_getbuffer() -> None:
     memory = _capi.Memory(8)
     empty = _capi.memoryview_over(memory.address, itemsize=1, fmt="B", shape=(0,), strides=(2,))
@@ -167,6 +244,7 @@ def test_contiguity_set_on_an_empty_view_changes_its_getbuffer() -> None:
     empty.release()
 
 
+@pytest.mark.private_layouts
 def test_the_indirect_flag_cleared_where_no_pointer_is_followed() -> None:
     memory = _capi.Memory(8)
     padded = _capi.memoryview_over(
@@ -179,6 +257,7 @@ def test_the_indirect_flag_cleared_where_no_pointer_is_followed() -> None:
     padded.release()
 
 
+@pytest.mark.private_layouts
 def test_unsafe_flag_changes_are_refused() -> None:
     memory = _capi.Memory(16)
     strided = _capi.memoryview_over(memory.address, itemsize=1, fmt="B", shape=(4,), strides=(2,))

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from bufferkit import BufferFlags, BufferInfo, ManagedBuffer, MemoryView, acquire
-from bufferkit.managed import Registration
 
 from exporters import CountingExporter, FailingExporter
 
@@ -85,54 +84,45 @@ def test_a_non_exporter_raises_type_error() -> None:
         ManagedBuffer(object())
 
 
-def test_the_buffer_outlives_its_views_and_exports() -> None:
+def test_the_buffer_outlives_release_while_a_builtin_view_of_it_lives() -> None:
     exporter = CountingExporter()
     managed = ManagedBuffer(exporter)
-    managed.register_view()
-    managed.register_view()
-    managed.unregister_view()
-    with pytest.raises(BufferError, match="1 view"):
-        managed.release()  # a view still reads the memory
-    managed.register_export()
-    managed.unregister_view()
-    assert not managed.released
-    with pytest.raises(BufferError):
-        managed.release()
-    managed.unregister_export()
-    assert managed.released and exporter.releases == 1
+    view = managed.view
+    managed.release()
+    assert managed.released and exporter.releases == 0
+    assert bytes(view) == bytes(exporter.target), "the view still reads the memory"
     with pytest.raises(ValueError, match="released"):
-        managed.register_view()
-
-
-def test_a_registration_unregisters_once_when_its_last_holder_lets_go() -> None:
-    exporter = CountingExporter()
-    managed = ManagedBuffer(exporter)
-    holders = [Registration(managed)]
-    holders.append(holders[0])  # a view and its slice share one registration
-    assert managed.views == 1
-    holders.pop()
-    assert managed.views == 1 and exporter.releases == 0
-    holders.pop()
-    assert managed.views == 0 and exporter.releases == 1
-    with pytest.raises(ValueError, match="released"):
-        Registration(managed)  # registering on a released buffer fails, and leaks nothing
-    gc.collect()
-    assert exporter.releases == 1
-
-
-def test_slices_share_their_view_s_registration_other_derived_views_have_their_own() -> None:
-    view = MemoryView(bytearray(16))
-    managed = view._mbuf
-    slices = [view[1:], view[::2][1:]]
-    assert managed.views == 1
-    cast = view.cast("B", (4, 4))
-    assert managed.views == 2
+        managed.view  # noqa: B018
     view.release()
-    assert managed.views == 2, "the slices still hold the first registration"
-    del slices
-    assert managed.views == 1 and not managed.released
-    cast.release()
-    assert managed.released
+    assert (exporter.gets, exporter.releases) == (1, 1)
+
+
+def test_views_and_their_slices_casts_and_copies_share_one_request() -> None:
+    exporter = CountingExporter()
+    view = MemoryView(exporter)
+    derived = [view[1:], view[::2][1:], view.cast("B", (4, 4)), MemoryView(view), view.T]
+    view.release()
+    assert (exporter.gets, exporter.releases) == (1, 0)
+    while derived:
+        assert exporter.releases == 0, "a derived view still holds the request"
+        derived.pop().release()
+    assert (exporter.gets, exporter.releases) == (1, 1)
+
+
+def test_info_describes_the_answer_as_the_builtin_shows_it() -> None:
+    array = np.arange(6, dtype=np.float64)
+    managed = ManagedBuffer(array, F.SIMPLE)
+    builtin = memoryview._from_flags(array, F.SIMPLE)  # type: ignore[attr-defined]
+    info = managed.info
+    assert (info.format, info.itemsize, info.ndim, info.len) == (
+        builtin.format,
+        builtin.itemsize,
+        builtin.ndim,
+        builtin.nbytes,
+    )
+    assert info.buf == array.ctypes.data and info.obj is array
+    managed.release()
+    assert managed.info == info, "the snapshot outlives the release"
 
 
 def test_simple_request_on_a_bytearray_has_no_format_shape_or_strides() -> None:
@@ -177,6 +167,6 @@ def test_acquire_releases_even_on_error() -> None:
 
 def test_repr_names_the_exporter_and_state() -> None:
     managed = ManagedBuffer(bytearray(2))
-    assert "bytearray" in repr(managed) and "views=0" in repr(managed)
+    assert "bytearray" in repr(managed) and "held" in repr(managed)
     managed.release()
     assert "released" in repr(managed)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import mmap
 import struct
 from collections.abc import Callable
 from typing import Any
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 
 from bufferkit import BufferFlags, MemoryView, acquire
 
-from exporters import CountingExporter
+from exporters import CountingExporter, FailingExporter
 from layouts import examples, testbuffer
 
 RELEASED = "operation forbidden on released memoryview object"
@@ -184,7 +185,7 @@ def test_failed_operations_leak_nothing(name: str) -> None:
     with pytest.raises((TypeError, ValueError, IndexError, BufferError, NotImplementedError)):
         FAILURES[name](view)
     gc.collect()
-    assert view._exports == 0 and view._mbuf.exports == 0
+    assert not view._exports
     view.release()
     gc.collect()
     assert (exporter.gets, exporter.releases) == (1, 1)
@@ -292,7 +293,7 @@ def test_any_sequence_of_derivations_and_releases_releases_once(steps: list[str]
             break
         if step == "export":
             exports.append(memoryview(alive[-1]))
-        elif step in ("release", "drop") and alive[-1]._exports == 0:
+        elif step in ("release", "drop") and not alive[-1]._exports:
             gone = alive.pop()
             if step == "release":
                 gone.release()
@@ -307,3 +308,33 @@ def test_any_sequence_of_derivations_and_releases_releases_once(steps: list[str]
         export.release()
     del alive, exports
     assert (exporter.gets, exporter.releases) == (1, 1)
+
+
+FAILING_ON_A_MAP: dict[str, Callable[[MemoryView], Any]] = {
+    "index out of range": lambda v: v[99],
+    "bad key": lambda v: v["a"],
+    "bad tobytes order": lambda v: v.tobytes("X"),
+    "cast of a wrong size": lambda v: v.cast("B", (5,)),
+    "refused export": lambda v: v.__buffer__(BufferFlags.FORMAT),
+    "bad value": lambda v: v.__setitem__(0, 256),
+    "wrong shape": lambda v: v.__setitem__(slice(0, 4), b"abc"),
+    "hash of writable memory": hash,
+    "comparison with a failing exporter": lambda v: v == FailingExporter(RuntimeError("no")),
+}
+
+
+@pytest.mark.parametrize("name", FAILING_ON_A_MAP)
+def test_a_failed_operation_does_not_hold_the_memory_through_its_traceback(name: str) -> None:
+    """A traceback keeps the locals of its frames: beyond the view itself (``self``,
+    released here), none of them may hold the request."""
+    mapped = mmap.mmap(-1, 16)
+    view = MemoryView(mapped)
+    try:
+        FAILING_ON_A_MAP[name](view)
+    except Exception as error:
+        kept = error  # the traceback stays alive, as in a REPL or under pytest.raises
+    else:
+        pytest.fail(f"{name} did not fail")
+    view.release()
+    mapped.close()  # BufferError if a frame of the traceback still held the request
+    assert kept.__traceback__ is not None

@@ -1,23 +1,37 @@
 """The bridge to CPython's buffer C API: the only module that uses ``ctypes``.
 
 Invariants:
-- Every ``Py_buffer`` this module fills lives in a ``RawBuffer`` whose storage
-  is owned by ctypes and never moves; ``PyBuffer_Release`` is called on it at
-  most once, and only after a ``PyObject_GetBuffer`` that succeeded.
-- Nothing here checks addresses or lengths: callers pass only addresses they
-  have verified against a buffer they hold (see ``layout.Layout.verify``).
-- ``memoryview_over`` builds a builtin memoryview over a computed layout. The
-  memory, the format string and a caller's keepalive object are owned by that
-  memoryview's managed buffer (its ``master.obj``), so they live exactly as long
-  as the memoryview and every view derived from it. Writing ``master.obj`` relies
-  on the layout of CPython's ``_PyManagedBufferObject``; it is verified on a probe
-  at import, and where the check fails the keepalive is kept forever instead
-  (a leak, never a dangling pointer).
-- ``set_memoryview_flags`` writes the contiguity and indirect flags a builtin
-  memoryview's own getbuffer checks (``PyMemoryViewObject.flags``); its offset is
-  verified on probes at import (else nothing is written). It only makes changes
-  that cannot lead to an out-of-bounds access: contiguity is added only to a view
-  without bytes, and the indirect flag is cleared only where no suboffset is >= 0.
+- Nothing here checks addresses or lengths against the memory they reach:
+  callers pass only addresses they have verified against a buffer they hold
+  (see ``layout.Layout.verify``) for as long as the call uses them.
+- ``RawBuffer`` is one raw ``PyObject_GetBuffer`` into a ``Py_buffer`` owned by
+  ctypes: it shows the fields exactly as the exporter filled them, and is
+  released at most once, only after a getbuffer that succeeded. Its reference
+  to the exporter is invisible to the garbage collector, so it is for short
+  requests (the checker, ``acquire``), never for holding a buffer for long.
+- ``memoryview_over`` builds a builtin memoryview over a computed layout. With
+  a ``keepalive``, the memoryview's managed buffer owns a reference to it and
+  to the C copy of the format text, which the collector traverses: both live
+  exactly as long as the memoryview and every view derived from it. Without
+  one, the format must be one of ``STATIC_FORMATS`` (C strings that live as
+  long as the interpreter) and the caller keeps the memory alive for as long
+  as it uses the memoryview.
+- Private layouts. Three things need fields of CPython objects that the C API
+  does not document: the address of a memoryview's memory (``view.buf``), the
+  owner of a managed buffer built over a computed layout (``master.obj``), and
+  the contiguity flags a memoryview's own getbuffer checks (``flags``). Their
+  offsets are derived from documented sizes -- ``object.__basicsize__`` (the
+  size of ``PyObject``), ``Py_ssize_t``, pointers, ``Py_buffer`` -- and the
+  declared field order, then verified at import on probe objects: every field
+  read lies inside the probe object's own allocation, and each read is compared
+  with a value obtained through documented API (``id``, ``gc.get_referents``,
+  ctypes addresses, the memoryview's attributes). A pointer is followed only
+  after it equals the ``id`` of the object it must point to. Where a probe fails
+  -- an unknown layout, a free-threaded build running without the GIL, or
+  ``BUFFERKIT_NO_PRIVATE_LAYOUTS`` set in the environment -- documented API
+  takes over: a short ``PyObject_GetBuffer`` for the address, a PEP 688
+  exporter for the owner, and nothing for the flags (``set_memoryview_flags``
+  then returns False and the builtin's own flags stand).
 - Pure-Python (PEP 688) exporters are reached through a ``_buffer_wrapper`` in
   ``Py_buffer.obj``; ``unwrap_exporter`` returns the real exporter.
 """
@@ -26,20 +40,27 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import os
 import sys
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 __all__ = [
     "EMPTY_ADDRESS",
     "MAX_NDIM",
-    "byte_window",
     "POINTER_SIZE",
+    "SSIZE_MAX",
+    "STATIC_FORMATS",
     "Memory",
     "RawBuffer",
     "RawInfo",
+    "byte_window",
+    "check_ssize",
     "from_contiguous",
+    "master_info",
     "memmove",
+    "memoryview_address",
     "memoryview_from_memory",
     "memoryview_over",
     "object_at",
@@ -55,6 +76,14 @@ MAX_NDIM = 64
 POINTER_SIZE = ctypes.sizeof(ctypes.c_void_p)
 
 _ssize_t = ctypes.c_ssize_t
+SSIZE_MAX = 2 ** (8 * ctypes.sizeof(_ssize_t) - 1) - 1
+
+
+def check_ssize(values: Sequence[int]) -> None:
+    """ctypes truncates silently: refuse what a ``Py_ssize_t`` cannot hold."""
+    for value in values:
+        if not -SSIZE_MAX - 1 <= value <= SSIZE_MAX:
+            raise OverflowError(f"{value} does not fit in a Py_ssize_t")
 
 
 class Py_buffer(ctypes.Structure):
@@ -104,6 +133,7 @@ _IncRef.restype = None
 
 _PyBUF_READ = 0x100
 _PyBUF_WRITE = 0x200
+_PyBUF_FULL_RO = 0x11C
 
 
 class RawInfo(NamedTuple):
@@ -128,6 +158,30 @@ def _read_array(address: int | None, count: int) -> tuple[int, ...] | None:
     return tuple((_ssize_t * count).from_address(address))
 
 
+def _read_struct(s: Py_buffer, obj: object) -> RawInfo:
+    """The fields of ``s`` (``obj`` given by the caller, who knows whose it is).
+
+    Raises ``ValueError`` if ``ndim`` is outside ``0..MAX_NDIM``: the arrays are
+    then not read, since their length would come from a broken field.
+    """
+    ndim = s.ndim
+    if not 0 <= ndim <= MAX_NDIM:
+        raise ValueError(f"Py_buffer.ndim is {ndim}, outside 0..{MAX_NDIM}")
+    return RawInfo(
+        obj=obj,
+        buf=s.buf,
+        len=s.len,
+        itemsize=s.itemsize,
+        readonly=s.readonly,
+        ndim=ndim,
+        format=ctypes.string_at(s.format).decode("latin-1") if s.format else None,
+        shape=_read_array(s.shape, ndim),
+        strides=_read_array(s.strides, ndim),
+        suboffsets=_read_array(s.suboffsets, ndim),
+        internal=s.internal,
+    )
+
+
 class RawBuffer:
     """One ``Py_buffer`` on the heap: filled by one ``PyObject_GetBuffer``.
 
@@ -145,39 +199,15 @@ class RawBuffer:
         self.held = True
 
     @property
-    def address(self) -> int:
-        """Where the ``Py_buffer`` struct itself lives (stable until released)."""
-        return ctypes.addressof(self._struct)
-
-    @property
     def obj_address(self) -> int | None:
         """The raw ``obj`` pointer (no reference taken)."""
         address: int | None = self._struct.obj
         return address
 
     def read(self) -> RawInfo:
-        """The fields the exporter filled in.
-
-        Raises ``ValueError`` if ``ndim`` is outside ``0..MAX_NDIM``: the arrays
-        are then not read, since their length would come from a broken field.
-        """
+        """The fields the exporter filled in (``ValueError`` for a broken ``ndim``)."""
         s = self._struct
-        ndim = s.ndim
-        if not 0 <= ndim <= MAX_NDIM:
-            raise ValueError(f"Py_buffer.ndim is {ndim}, outside 0..{MAX_NDIM}")
-        return RawInfo(
-            obj=object_at(s.obj) if s.obj else None,
-            buf=s.buf,
-            len=s.len,
-            itemsize=s.itemsize,
-            readonly=s.readonly,
-            ndim=ndim,
-            format=ctypes.string_at(s.format).decode("latin-1") if s.format else None,
-            shape=_read_array(s.shape, ndim),
-            strides=_read_array(s.strides, ndim),
-            suboffsets=_read_array(s.suboffsets, ndim),
-            internal=s.internal,
-        )
+        return _read_struct(s, object_at(s.obj) if s.obj else None)
 
     def release(self) -> bool:
         """Release the buffer if still held; True if this call released it."""
@@ -204,7 +234,10 @@ def unwrap_exporter(obj: object) -> object:
 
 
 def object_at(address: int) -> object:
-    """The object whose ``PyObject*`` is ``address`` (a new reference)."""
+    """The object whose ``PyObject*`` is ``address`` (a new reference).
+
+    Precondition: ``address`` points to a live object (a field an exporter filled).
+    """
     if not address:
         raise ValueError("NULL object pointer")
     return ctypes.cast(address, ctypes.py_object).value
@@ -231,7 +264,10 @@ def string_at(address: int, size: int) -> bytes:
 
 
 def memmove(dst: int, src: int, size: int) -> None:
-    """Copy ``size`` bytes from ``src`` to ``dst`` (the ranges may overlap)."""
+    """Copy ``size`` bytes from ``src`` to ``dst`` (the ranges may overlap).
+
+    The copy runs without the GIL: the caller holds both buffers, not a lock.
+    """
     ctypes.memmove(dst, src, size)
 
 
@@ -270,90 +306,242 @@ class Memory:
         return memoryview(self._block).cast("B")[: self.size]
 
 
+# --- private layouts, verified on probes --------------------------------------------
+
+
+class _MemoryViewFields(ctypes.Structure):
+    """``PyMemoryViewObject`` after ``PyObject_VAR_HEAD`` (``Include/cpython/memoryobject.h``)."""
+
+    _fields_ = [
+        ("mbuf", ctypes.c_void_p),
+        ("hash", _ssize_t),
+        ("flags", ctypes.c_int),
+        ("exports", _ssize_t),
+        ("view", Py_buffer),
+        ("weakreflist", ctypes.c_void_p),
+    ]
+
+
+class _ManagedBufferFields(ctypes.Structure):
+    """``_PyManagedBufferObject`` after ``PyObject_HEAD``."""
+
+    _fields_ = [("flags", ctypes.c_int), ("exports", _ssize_t), ("master", Py_buffer)]
+
+
+_HEAD = object.__basicsize__  # sizeof(PyObject), whatever the build adds to it
+_VAR_HEAD = _HEAD + ctypes.sizeof(_ssize_t)  # PyObject_VAR_HEAD: PyObject and ob_size
+_MV_FLAGS_OFFSET = _VAR_HEAD + _MemoryViewFields.flags.offset
+_MV_BUF_OFFSET = _VAR_HEAD + _MemoryViewFields.view.offset + Py_buffer.buf.offset
+_MV_RELEASED, _MV_C, _MV_FORTRAN, _MV_SCALAR, _MV_PIL = 0x1, 0x2, 0x4, 0x8, 0x10
+_MV_LAYOUT_BITS = _MV_C | _MV_FORTRAN | _MV_PIL
+
+
+def _mv_fields(mv: memoryview) -> _MemoryViewFields:
+    """The fields of ``mv`` (precondition: the memoryview layout was verified)."""
+    return _MemoryViewFields.from_address(id(mv) + _VAR_HEAD)
+
+
+def _mbuf_fields(address: int) -> _ManagedBufferFields:
+    """The fields of the managed buffer at ``address`` (a verified ``mbuf`` pointer)."""
+    return _ManagedBufferFields.from_address(address + _HEAD)
+
+
+def _private_layouts_allowed() -> bool:
+    if os.environ.get("BUFFERKIT_NO_PRIVATE_LAYOUTS"):
+        return False
+    gil_enabled = getattr(sys, "_is_gil_enabled", None)
+    return gil_enabled is None or bool(gil_enabled())
+
+
+def _referent(obj: object, type_name: str) -> object | None:
+    """The one object of type ``type_name`` that ``obj`` references, per the collector."""
+    found = [r for r in gc.get_referents(obj) if type(r).__name__ == type_name]
+    return found[0] if len(found) == 1 else None
+
+
+def _probe_memoryview_layout() -> bool:
+    """True if ``_MemoryViewFields`` reads what CPython holds in its memoryviews.
+
+    Reads stay inside each probe object (``__basicsize__`` plus the shape and
+    strides arrays of a 1-D view); no pointer read here is followed.
+    """
+    if memoryview.__basicsize__ != _VAR_HEAD + ctypes.sizeof(_MemoryViewFields):
+        return False
+    if memoryview.__itemsize__ != ctypes.sizeof(_ssize_t):
+        return False
+    data = bytearray(b"bufferkit probe!")
+    window = ctypes.c_char.from_buffer(data)
+    address = ctypes.addressof(window)
+    mv = memoryview(data)
+    fields = _mv_fields(mv)
+    mbuf = _referent(mv, "managedbuffer")
+    view = fields.view
+    arrays = id(mv) + memoryview.__basicsize__
+    same = (
+        mbuf is not None
+        and fields.mbuf == id(mbuf)
+        and fields.hash == -1
+        and fields.flags == _MV_C | _MV_FORTRAN
+        and fields.exports == 0
+        and (view.buf, view.obj, view.len, view.itemsize) == (address, id(data), len(data), 1)
+        and (view.readonly, view.ndim, view.shape, view.strides) == (0, 1, arrays, arrays + 8)
+        and view.suboffsets is None
+    )
+    if not same:
+        return False
+    raw = RawBuffer(mv, _PyBUF_FULL_RO)
+    exported = fields.exports
+    raw.release()
+    hashable = memoryview(bytes(data))
+    digest = hash(hashable)
+    stored: int = _mv_fields(hashable).hash
+    return exported == 1 and fields.exports == 0 and stored == digest
+
+
+def _probe_flags() -> bool:
+    """True if the flags field reads what CPython computed for known views."""
+    data = bytearray(4)
+    block = ctypes.create_string_buffer(16)
+    view = Py_buffer(ctypes.addressof(block), None, 2, 1, 1, 1, _STATIC["B"])
+    shape, strides, suboffsets = (_ssize_t * 1)(2), (_ssize_t * 1)(8), (_ssize_t * 1)(0)
+    view.shape, view.strides = ctypes.addressof(shape), ctypes.addressof(strides)
+    view.suboffsets = ctypes.addressof(suboffsets)
+    indirect = _FromBuffer(ctypes.byref(view))
+    released = memoryview(data)
+    released.release()
+    expected = [
+        (memoryview(data), _MV_C | _MV_FORTRAN),
+        (memoryview(data)[::2], 0),
+        (memoryview(data)[::4], _MV_C | _MV_FORTRAN),
+        (memoryview(data)[:1].cast("B", ()), _MV_SCALAR | _MV_C | _MV_FORTRAN),
+        (indirect, _MV_PIL),
+        (released, _MV_RELEASED | _MV_C | _MV_FORTRAN),
+    ]
+    try:
+        return all(_mv_fields(mv).flags == flags for mv, flags in expected)
+    finally:
+        indirect.release()
+
+
+def _probe_managed_buffer_layout() -> bool:
+    """True if ``_ManagedBufferFields`` reads the managed buffers of known views and an
+    owner written into ``master.obj`` is traversed by the collector and released with it.
+
+    Precondition: the memoryview layout was verified, so ``mbuf`` pointers are
+    checked against the collector's referents before they are followed.
+    """
+    data = bytearray(b"bufferkit probe!")
+    window = ctypes.c_char.from_buffer(data)
+    first = memoryview(data)
+    second = first[::2]
+    mbuf = _referent(first, "managedbuffer")
+    if mbuf is None or _referent(second, "managedbuffer") is not mbuf:
+        return False
+    if type(mbuf).__basicsize__ != _HEAD + ctypes.sizeof(_ManagedBufferFields):
+        return False
+    fields = _mbuf_fields(_mv_fields(first).mbuf)
+    master = fields.master
+    if (fields.flags, fields.exports, master.obj) != (0, 2, id(data)):
+        return False
+    if (master.buf, master.len, master.readonly) != (ctypes.addressof(window), len(data), 0):
+        return False
+    return _probe_owner_write()
+
+
+class _Token:
+    __slots__ = ("__weakref__",)
+
+
+def _probe_owner_write() -> bool:
+    """Write an owner into a fresh managed buffer: the collector must see it, and the
+    managed buffer must drop it when its last view goes."""
+    block = ctypes.create_string_buffer(8)
+    token = _Token()
+    watch = weakref.ref(token)
+    mv = _from_buffer(ctypes.addressof(block), 1, True, _STATIC["B"], (8,), None, None, 8)
+    mbuf = _referent(mv, "managedbuffer")
+    if mbuf is None or _mv_fields(mv).mbuf != id(mbuf):
+        mv.release()
+        return False
+    fields = _mbuf_fields(id(mbuf))
+    if (fields.master.obj, fields.master.buf) != (None, ctypes.addressof(block)):
+        mv.release()
+        return False
+    owner = (token,)
+    _IncRef(owner)
+    fields.master.obj = id(owner)
+    seen = any(referent is owner for referent in gc.get_referents(mbuf))
+    del owner, token, mbuf, fields
+    alive_while_held = watch() is not None
+    mv.release()
+    return seen and alive_while_held and watch() is None
+
+
 # --- builtin memoryviews over computed layouts ------------------------------
 
-_VAR_HEAD = object.__basicsize__ + ctypes.sizeof(_ssize_t)
-_MASTER_OFFSET = object.__basicsize__ + 2 * ctypes.sizeof(_ssize_t)  # after flags, exports
-_format_cache: dict[bytes, ctypes.Array[ctypes.c_char]] = {}
-_leaked_keepalives: list[object] = []
+STATIC_FORMATS: tuple[str, ...] = ("B", "b", "c", "?", "h", "H", "i", "I", "l", "L", "q", "Q")
+STATIC_FORMATS += ("n", "N", "e", "f", "d", "P", "Zf", "Zd")
+"""Format texts ``memoryview_over`` takes without a keepalive (C strings that never die)."""
+
+_STATIC_BUFFERS = {text: ctypes.create_string_buffer(text.encode()) for text in STATIC_FORMATS}
+_STATIC = {text: ctypes.addressof(buffer) for text, buffer in _STATIC_BUFFERS.items()}
 
 
-def _format_buffer(fmt: bytes) -> ctypes.Array[ctypes.c_char]:
-    """A NUL-terminated C copy of ``fmt`` that is never freed (formats are few)."""
-    buffer = _format_cache.get(fmt)
-    if buffer is None:
-        buffer = _format_cache[fmt] = ctypes.create_string_buffer(fmt)
-    return buffer
-
-
-def _fill(
+def _from_buffer(
     address: int,
     itemsize: int,
     readonly: bool,
-    fmt: bytes,
+    fmt: int,
     shape: Sequence[int] | None,
     strides: Sequence[int] | None,
     suboffsets: Sequence[int] | None,
     length: int,
-) -> tuple[Py_buffer, list[object]]:
-    arrays: list[object] = []
-
-    def array(values: Sequence[int] | None) -> int | None:
-        if not values:
-            return None
-        _check_ssize(values)
-        block = (_ssize_t * len(values))(*values)
-        arrays.append(block)
-        return ctypes.addressof(block)
-
+) -> memoryview:
+    """``PyMemoryView_FromBuffer`` of a layout; ``fmt`` is the address of a C string
+    that the caller keeps alive as long as the memoryview and its derived views."""
     view = Py_buffer()
     view.buf = address
     view.len = length
     view.itemsize = itemsize
     view.readonly = 1 if readonly else 0
     view.ndim = len(shape) if shape is not None else 1
-    view.format = ctypes.addressof(_format_buffer(fmt))
-    view.shape = array(shape)
-    view.strides = array(strides)
-    view.suboffsets = array(suboffsets)
-    return view, arrays
+    view.format = fmt
+    arrays = []
+    for name, values in (("shape", shape), ("strides", strides), ("suboffsets", suboffsets)):
+        if values:
+            check_ssize(values)
+            block = (_ssize_t * len(values))(*values)
+            arrays.append(block)
+            setattr(view, name, ctypes.addressof(block))
+    mv: memoryview = _FromBuffer(ctypes.byref(view))
+    return mv  # the memoryview copied shape, strides and suboffsets into its own arrays
 
 
-_SSIZE_MAX = 2 ** (8 * ctypes.sizeof(_ssize_t) - 1) - 1
+class _Window:
+    """A PEP 688 exporter of one computed layout (the documented route to an owner).
+
+    ``memoryview(window)`` gets its buffer through CPython's ``_buffer_wrapper``,
+    which the new memoryview's managed buffer owns and the collector traverses:
+    the wrapper holds this window, the window holds the owner.
+    """
+
+    __slots__ = ("_inner", "_owner")
+
+    def __init__(self, inner: memoryview, owner: object) -> None:
+        self._inner = inner
+        self._owner = owner
+
+    def __buffer__(self, flags: int) -> memoryview:
+        return self._inner
 
 
-def _check_ssize(values: Sequence[int]) -> None:
-    """ctypes truncates silently: refuse what a ``Py_ssize_t`` cannot hold."""
-    for value in values:
-        if not -_SSIZE_MAX - 1 <= value <= _SSIZE_MAX:
-            raise OverflowError(f"{value} does not fit in a Py_ssize_t")
-
-
-def _master_of(mv: memoryview) -> Py_buffer:
-    mbuf = read_pointer(id(mv) + _VAR_HEAD)
-    return Py_buffer.from_address(mbuf + _MASTER_OFFSET)
-
-
-def _probe_master_layout() -> bool:
-    """True if ``_master_of`` finds the master buffer of a memoryview we built."""
-    probe = ctypes.create_string_buffer(24)
-    view, _arrays = _fill(ctypes.addressof(probe), 8, True, b"Q", (3,), (8,), None, 24)
-    mv = _FromBuffer(ctypes.byref(view))
-    try:
-        master = _master_of(mv)
-        return bool(
-            master.buf == ctypes.addressof(probe)
-            and master.len == 24
-            and master.itemsize == 8
-            and master.ndim == 1
-            and master.obj is None
-            and master.format == view.format
-        )
-    finally:
-        mv.release()
-
-
-_CAN_OWN = _probe_master_layout()
+def _owned(mv: memoryview, owner: object) -> memoryview:
+    """``mv``'s layout in a memoryview whose managed buffer owns ``owner``."""
+    if _CAN_OWN:
+        _IncRef(owner)
+        _mbuf_fields(_mv_fields(mv).mbuf).master.obj = id(owner)
+        return mv
+    return memoryview(_Window(mv, owner))
 
 
 def memoryview_over(
@@ -371,9 +559,12 @@ def memoryview_over(
     """A builtin memoryview of the given layout at ``address``.
 
     ``shape=None`` makes a 1-D view of ``length // itemsize`` items (what a
-    ``Py_buffer`` without shape means). ``keepalive`` (typically the owner of
-    the memory) lives as long as the memoryview and all views derived from it.
-    The caller has verified that the layout lies inside memory it holds.
+    ``Py_buffer`` without shape means). ``keepalive`` (typically what holds the
+    memory) and the C copy of ``fmt`` live as long as the memoryview and all
+    views derived from it, owned where the collector sees them. Without a
+    keepalive, ``fmt`` must be in ``STATIC_FORMATS`` and the caller keeps the
+    memory alive while it uses the memoryview. The caller has verified that the
+    layout lies inside memory it holds.
     """
     if length is None:
         count = 1
@@ -382,19 +573,45 @@ def memoryview_over(
         length = count * itemsize
     if not 0 < address < 2 ** (8 * POINTER_SIZE):
         raise ValueError(f"invalid address: {address}")
-    _check_ssize((itemsize, length))
-    view, arrays = _fill(
-        address, itemsize, readonly, fmt.encode("latin-1"), shape, strides, suboffsets, length
+    check_ssize((itemsize, length))
+    if keepalive is None:
+        static = _STATIC.get(fmt)
+        if static is None:
+            raise ValueError(f"format {fmt!r} needs a keepalive to own its C string")
+        return _from_buffer(address, itemsize, readonly, static, shape, strides, suboffsets, length)
+    text = ctypes.create_string_buffer(fmt.encode("latin-1"))
+    mv = _from_buffer(
+        address, itemsize, readonly, ctypes.addressof(text), shape, strides, suboffsets, length
     )
-    mv: memoryview = _FromBuffer(ctypes.byref(view))
-    del arrays  # memoryview copied shape, strides and suboffsets into its own arrays
-    if keepalive is not None:
-        if _CAN_OWN:
-            _IncRef(keepalive)
-            _master_of(mv).obj = id(keepalive)
-        else:
-            _leaked_keepalives.append(keepalive)
-    return mv
+    return _owned(mv, (keepalive, text))
+
+
+def memoryview_address(mv: memoryview) -> int:
+    """The address of ``mv``'s memory (``view.buf``); ``ValueError`` if it is released.
+
+    The address stays valid while ``mv`` (or anything holding its managed buffer)
+    is alive and the exporter cannot free memory it exports.
+    """
+    mv.readonly  # noqa: B018 (raises ValueError on a released view)
+    if _MV_OK:
+        return ctypes.c_void_p.from_address(id(mv) + _MV_BUF_OFFSET).value or 0
+    raw = RawBuffer(mv, _PyBUF_FULL_RO)
+    try:
+        return raw._struct.buf or 0
+    finally:
+        raw.release()
+
+
+def master_info(mv: memoryview) -> RawInfo | None:
+    """The ``Py_buffer`` behind ``mv``'s managed buffer exactly as its exporter filled
+    it (format NULL, no shape, ...), or None where the layout is not verified.
+
+    Precondition: ``mv`` was made from an exporter (not over a computed layout).
+    """
+    if not _CAN_OWN:
+        return None
+    mv.readonly  # noqa: B018 (raises ValueError on a released view)
+    return _read_struct(_mbuf_fields(_mv_fields(mv).mbuf).master, mv.obj)
 
 
 def from_contiguous(
@@ -415,12 +632,15 @@ def from_contiguous(
     """
     if order not in ("C", "F"):
         raise ValueError(f"order must be 'C' or 'F', not {order!r}")
-    _check_ssize((itemsize, length))
-    view, arrays = _fill(address, itemsize, False, b"B", shape, strides, suboffsets, length)
-    view.ndim = len(shape)
+    check_ssize((itemsize, length, *shape, *strides, *(suboffsets or ())))
+    view = Py_buffer(address, None, length, itemsize, 0, len(shape), _STATIC["B"])
+    arrays = [(_ssize_t * len(shape))(*shape), (_ssize_t * len(strides))(*strides)]
+    view.shape, view.strides = ctypes.addressof(arrays[0]), ctypes.addressof(arrays[1])
+    if suboffsets:
+        arrays.append((_ssize_t * len(suboffsets))(*suboffsets))
+        view.suboffsets = ctypes.addressof(arrays[2])
     if _FromContiguous(ctypes.byref(view), source, length, order.encode()) < 0:
         raise MemoryError("PyBuffer_FromContiguous failed")  # pragma: no cover (malloc)
-    del arrays
 
 
 def memoryview_from_memory(address: int, size: int, *, readonly: bool) -> memoryview:
@@ -430,52 +650,19 @@ def memoryview_from_memory(address: int, size: int, *, readonly: bool) -> memory
 
 # --- the builtin memoryview's own flags ------------------------------------------
 
-_MV_FLAGS_OFFSET = _VAR_HEAD + 2 * POINTER_SIZE  # after mbuf and hash
-_MV_RELEASED, _MV_C, _MV_FORTRAN, _MV_SCALAR, _MV_PIL = 0x1, 0x2, 0x4, 0x8, 0x10
-_MV_LAYOUT_BITS = _MV_C | _MV_FORTRAN | _MV_PIL
-
-
-def _flags_field(mv: memoryview) -> ctypes.c_int:
-    return ctypes.c_int.from_address(id(mv) + _MV_FLAGS_OFFSET)
-
-
-def _probe_flags_layout() -> bool:
-    """True if ``_flags_field`` reads the flags CPython computed for known views."""
-    data = bytearray(4)
-    block = ctypes.create_string_buffer(16)
-    view, _arrays = _fill(ctypes.addressof(block), 1, True, b"B", (2,), (8,), (0,), 2)
-    indirect = _FromBuffer(ctypes.byref(view))
-    released = memoryview(data)
-    released.release()
-    expected = [
-        (memoryview(data), _MV_C | _MV_FORTRAN),
-        (memoryview(data)[::2], 0),
-        (memoryview(data)[::4], _MV_C | _MV_FORTRAN),
-        (memoryview(data)[:1].cast("B", ()), _MV_SCALAR | _MV_C | _MV_FORTRAN),
-        (indirect, _MV_PIL),
-        (released, _MV_RELEASED | _MV_C | _MV_FORTRAN),
-    ]
-    try:
-        return all(_flags_field(mv).value == flags for mv, flags in expected)
-    finally:
-        indirect.release()
-
-
-_CAN_SET_FLAGS = _probe_flags_layout()
-
 
 def set_memoryview_flags(
     mv: memoryview, *, c_contiguous: bool, f_contiguous: bool, indirect: bool
 ) -> bool:
     """Set the C, Fortran and indirect (PIL) flags of ``mv``'s own getbuffer checks.
 
-    Returns False (and changes nothing) where the flags field could not be located.
+    Returns False (and changes nothing) where the flags field is not verified.
     Raises ValueError for a change that could expose memory: adding contiguity to
     a view with bytes, or clearing the indirect flag while a suboffset is >= 0.
     """
     if not _CAN_SET_FLAGS:
         return False
-    field = _flags_field(mv)
+    field = ctypes.c_int.from_address(id(mv) + _MV_FLAGS_OFFSET)
     old = field.value
     new = old & ~_MV_LAYOUT_BITS
     new |= (_MV_C if c_contiguous else 0) | (_MV_FORTRAN if f_contiguous else 0)
@@ -489,9 +676,24 @@ def set_memoryview_flags(
     return True
 
 
+def _probe(check: Callable[[], bool]) -> bool:
+    """A probe's verdict; a probe that raises has failed (never trusted)."""
+    try:
+        return check()
+    except Exception:
+        return False
+
+
+_MV_OK = _private_layouts_allowed() and _probe(_probe_memoryview_layout)
+_CAN_SET_FLAGS = _MV_OK and _probe(_probe_flags)
+_CAN_OWN = _MV_OK and _probe(_probe_managed_buffer_layout)
+
+
 def describe() -> dict[str, Any]:
     """Facts about this interpreter's C API bridge (for diagnostics)."""
     return {
+        "private_layouts_allowed": _private_layouts_allowed(),
+        "reads_memoryview_address": _MV_OK,
         "owns_keepalive": _CAN_OWN,
         "sets_memoryview_flags": _CAN_SET_FLAGS,
         "pointer_size": POINTER_SIZE,

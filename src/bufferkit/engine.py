@@ -12,8 +12,10 @@ Invariants:
   slice assignment, all of which follow suboffsets), ``bytes`` slicing with a
   step, ``struct`` with repeat counts (``Format.unpack``/``pack``),
   ``PyBuffer_FromContiguous`` and ``memmove``.
-- Builtin memoryviews made here for bulk work are released before the function
-  returns; the ones handed out (``builtin_view``) keep ``keepalive`` alive.
+- Builtin memoryviews made here for bulk work have static format strings and no
+  owner, and are released before the function returns; ``builtin_view`` hands
+  out views that own ``keepalive`` (then any format text), or, without one, views
+  the caller uses only while it holds the memory.
 - Item bytes are copied whole: an item is ``itemsize`` opaque bytes; only
   ``tolist``/``read_item``/``write_item`` interpret them through a ``Format``.
 """
@@ -36,7 +38,7 @@ __all__ = [
     "read_item",
     "scatter",
     "tolist",
-    "write_item",
+    "write_bytes",
 ]
 
 _ORDERS = ("C", "F", "A")
@@ -44,9 +46,7 @@ _ORDERS = ("C", "F", "A")
 _MIN_RUN = 16
 
 
-def _opaque_format(itemsize: int) -> str:
-    """A format the builtin copies ``itemsize`` bytes at a time and never interprets."""
-    return "B" if itemsize == 1 else f"{itemsize}s"
+_OPAQUE = "B"  # the builtin copies ``itemsize`` bytes per item, whatever the format says
 
 
 def builtin_view(
@@ -59,8 +59,10 @@ def builtin_view(
 ) -> memoryview:
     """A builtin memoryview of ``layout`` at ``base`` with the format text ``fmt``.
 
-    ``keepalive`` lives as long as the memoryview and every view derived from it.
-    A layout without elements gets a dummy address if its own is NULL.
+    ``keepalive`` (what holds the memory) lives as long as the memoryview and every
+    view derived from it; without one, ``fmt`` must be one of ``_capi.STATIC_FORMATS``
+    and the caller holds the memory while it uses the view. A layout without
+    elements gets a dummy address if its own is NULL.
     """
     address = base + layout.offset
     if layout.nitems == 0 and address <= 0:
@@ -109,7 +111,7 @@ def gather(base: int, layout: Layout, order: str = "C") -> bytes:
             stepped = _gather_stepped(base, simple)
             if stepped is not None:
                 return stepped
-    view = builtin_view(base, layout, _opaque_format(layout.itemsize))
+    view = builtin_view(base, layout, _OPAQUE)
     try:
         return view.tobytes(order)
     finally:
@@ -176,7 +178,7 @@ def scatter(base: int, layout: Layout, data: Any, order: str = "C") -> None:
     """Write contiguous ``data`` (``layout.nbytes`` bytes, in ``order``) into the elements."""
     order = _resolve_order(layout, order)
     nbytes = layout.nbytes
-    source = data if isinstance(data, memoryview) else memoryview(data)
+    source = memoryview(data)  # ours alone (a memoryview given is shared, not held)
     if source.nbytes != nbytes:
         raise ValueError(f"scatter needs {nbytes} bytes, got {source.nbytes}")
     if nbytes == 0:
@@ -184,39 +186,22 @@ def scatter(base: int, layout: Layout, data: Any, order: str = "C") -> None:
     source = source.cast("B") if source.format != "B" or source.ndim != 1 else source
     if not source.c_contiguous:
         source = memoryview(source.tobytes())
+    # ``source`` (a memoryview this function owns) holds its memory until we return.
     if not layout.is_indirect:
         simple = _simplified_in(layout, order)
         if _is_dense(simple):
-            with _HeldAddress(source) as address:
-                _capi.memmove(base + simple.offset, address, nbytes)
+            _capi.memmove(base + simple.offset, _capi.memoryview_address(source), nbytes)
             return
-    with _HeldAddress(source) as address:
-        _capi.from_contiguous(
-            base + layout.offset,
-            itemsize=layout.itemsize,
-            shape=layout.shape,
-            strides=layout.strides,
-            suboffsets=layout.suboffsets,
-            source=address,
-            length=nbytes,
-            order=order,
-        )
-
-
-class _HeldAddress:
-    """The address of a contiguous buffer, held (exported) for the ``with`` block."""
-
-    __slots__ = ("_raw",)
-
-    def __init__(self, source: Any) -> None:
-        self._raw = _capi.RawBuffer(source, 0)
-
-    def __enter__(self) -> int:
-        address = self._raw.read().buf
-        return address or 0
-
-    def __exit__(self, *exc: object) -> None:
-        self._raw.release()
+    _capi.from_contiguous(
+        base + layout.offset,
+        itemsize=layout.itemsize,
+        shape=layout.shape,
+        strides=layout.strides,
+        suboffsets=layout.suboffsets,
+        source=_capi.memoryview_address(source),
+        length=nbytes,
+        order=order,
+    )
 
 
 def copy(dst_base: int, dst: Layout, src_base: int, src: Layout) -> None:
@@ -284,6 +269,6 @@ def read_item(address: int, fmt: Format) -> Any:
     return fmt.unpack_one(_capi.string_at(address, fmt.itemsize))
 
 
-def write_item(address: int, fmt: Format, value: Any) -> None:
-    """Pack ``value`` into the item at ``address`` (nothing is written if packing fails)."""
-    _capi.write_bytes(address, fmt.pack_one(value))
+def write_bytes(address: int, data: bytes) -> None:
+    """Copy the bytes of ``data`` (an item packed beforehand) to ``address``."""
+    _capi.write_bytes(address, data)

@@ -87,7 +87,7 @@ _INT_CODES |= {(4, True): "i", (4, False): "I", (8, True): "q", (8, False): "Q"}
 def _builtin_casts_to(code: str) -> bool:
     """True if this interpreter's memoryview reads ``code`` natively (3.15 adds 'Zf', 'Zd')."""
     try:
-        memoryview(bytes(16)).cast(code)
+        memoryview(bytes(16)).cast(code)  # type: ignore[call-overload]
     except (ValueError, TypeError):
         return False
     return True

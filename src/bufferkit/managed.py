@@ -1,38 +1,233 @@
-"""Managed buffers: one getbuffer, exactly one release.
+"""Managed buffers: one getbuffer, exactly one release, owned where the collector sees it.
 
-Invariants (the seed thread's ``PyManagedBufferObject``):
-- A ``ManagedBuffer`` makes exactly one ``PyObject_GetBuffer`` call, in its
-  constructor, and at most one ``PyBuffer_Release``: by ``release()``, by a
-  ``with`` block, when its last registered view and last export are gone, or
-  when it is garbage collected, whichever comes first.
-- The master ``Py_buffer`` is never modified; ``info`` is an immutable snapshot
-  of it taken right after the getbuffer.
-- ``views`` counts the registrations of views on it; ``exports`` counts the
-  buffers exported from those views and still held by consumers. While
-  ``exports`` is non-zero the buffer cannot be released: consumers hold raw
-  pointers into it; nor while ``views`` is: the views read it. The last view to
-  go releases it.
-- A ``Registration`` is counted in ``views`` from its creation until the last
-  view holding it lets go of it -- by ``release()`` or by being collected. Views
-  that share one (a view and its slices) need no finaliser of their own: the
-  registration's ``__del__`` runs once, when reference counting frees it.
-- Once released, ``info.buf`` must not be used: every user checks ``released``.
-- A refused request raises ``BufferError`` (an exporter's other exceptions are
-  converted, the original chained); a non-exporter raises ``TypeError``.
+Invariants (the seed thread's ``PyManagedBufferObject``, which CPython implements):
+- ``request(obj, flags)`` makes exactly one getbuffer on ``obj``, through its
+  type's getbuffer slot, and returns the builtin memoryview holding it. CPython's
+  managed buffer behind that memoryview calls ``PyBuffer_Release`` exactly once,
+  when its last memoryview is released or freed -- by reference counting, or by
+  the garbage collector, which traverses the exporter through it (a cycle through
+  the exporter is collected). For a PEP 688 class, that release calls its
+  ``__release_buffer__``. The collector releases only after every finaliser of
+  the cycle has run, so a ``__del__`` can still read its view.
+- Holding a reference to the memoryview holds the memory: bufferkit never calls
+  ``release()`` on a memoryview that a view, an operation in flight or an export
+  may still use, so the exporter cannot free or resize that memory meanwhile.
+  Releasing a bufferkit view drops its reference; the exporter's buffer goes with
+  the last reference (at interpreter exit too: only when nothing uses it).
+- ``ManagedBuffer`` is that memoryview behind a small API: ``info``, ``release()``,
+  ``with``. ``info`` describes the answer as the builtin memoryview normalises it
+  (a NULL format reads ``'B'``, a missing shape and strides are filled in);
+  ``acquire`` shows a raw answer exactly as the exporter filled it.
+- A refused request raises what the exporter raised; ``ManagedBuffer`` converts
+  an exporter's exception other than ``BufferError`` into an ``ExporterError``
+  (a ``BufferError``, the original chained); a non-exporter raises ``TypeError``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import gc
+import sys
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
 from . import _capi
 from .flags import BufferFlags
 
-__all__ = ["BufferInfo", "ExporterError", "ManagedBuffer", "Registration", "acquire"]
+__all__ = [
+    "BufferInfo",
+    "ExporterError",
+    "ManagedBuffer",
+    "acquire",
+    "exporter_of",
+    "owner_of",
+    "record_export",
+    "request",
+    "settle_export",
+    "shield",
+    "unshield",
+]
+
+_FULL_RO = int(BufferFlags.FULL_RO)
+_from_flags: Any = getattr(memoryview, "_from_flags", None)
+if _from_flags is None:  # pragma: no cover (present in CPython 3.12 to 3.15)
+    raise ImportError(
+        "bufferkit needs memoryview._from_flags (CPython 3.12+) to hold a buffer "
+        "requested with flags other than FULL_RO"
+    )
+
+
+class _Reexport:
+    """A builtin memoryview as a PEP 688 exporter: its own getbuffer answers each
+    request (the builtin's refusals, the fields it leaves out) and the export it
+    makes is counted on it, as a C consumer's would be (``release()`` refuses
+    while it is held). ``memoryview(view)`` would only share its managed buffer."""
+
+    __slots__ = ("view",)
+
+    def __init__(self, view: memoryview) -> None:
+        self.view = view
+
+    def __buffer__(self, flags: int) -> memoryview:
+        return self.view
+
+
+def request(obj: object, flags: int = _FULL_RO) -> memoryview:
+    """One getbuffer on ``obj`` for ``flags``, held by the builtin memoryview returned."""
+    exporter = _Reexport(obj) if type(obj) is memoryview else obj
+    view: memoryview = memoryview(exporter) if flags == _FULL_RO else _from_flags(exporter, flags)  # type: ignore[arg-type]
+    if _SHIELDING:
+        _shield_behind(view)
+    return view
+
+
+def exporter_of(view: memoryview) -> object:
+    """The object a request held by ``view`` was made on (``None`` for raw memory)."""
+    obj = _capi.unwrap_exporter(view.obj)
+    return obj.view if type(obj) is _Reexport else obj
+
+
+def owner_of(view: memoryview) -> object:
+    """What ``Py_buffer.obj`` of a request held by ``view`` would be: the exporter, or
+    CPython's ``_buffer_wrapper`` of a PEP 688 class (what the builtin hashes)."""
+    obj = view.obj
+    real = _capi.unwrap_exporter(obj)
+    return real.view if type(real) is _Reexport else obj
+
+
+# --- exports made through PEP 688 ------------------------------------------------------
+#
+# An exporter written in Python (MemoryView, NDArray) records each memoryview it returns
+# from ``__buffer__`` here, in a module-level ledger of ids and weak references: the
+# collector never clears it, so ``__release_buffer__`` can tell a memoryview it exported
+# from any other even while a dying cycle tears the exporter down (then it returns
+# quietly instead of raising into CPython's release). An export whose memoryview dies
+# unreleased (a direct ``__buffer__`` call dropped) is settled by the ledger too.
+
+_ledger: dict[int, tuple[int, weakref.ref[Any], weakref.ref[memoryview]]] = {}
+
+
+def record_export(view: memoryview, exporter: Any) -> None:
+    """Remember that ``exporter`` returned ``view``: ``exporter._drop_export(id(view))``
+    is called once, by ``settle_export`` or when ``view`` dies unsettled."""
+    key = id(view)
+    watch = weakref.ref(view, functools.partial(_export_died, key))
+    _ledger[key] = (id(exporter), weakref.ref(exporter), watch)
+    shield(view)
+
+
+def settle_export(view: object, exporter: Any) -> None:
+    """``exporter.__release_buffer__(view)``'s check, then ``_drop_export``.
+
+    ``TypeError`` for a non-memoryview, ``ValueError`` for a memoryview ``exporter``
+    did not export or that was settled already (CPython's wrapper's words).
+    """
+    if not isinstance(view, memoryview):
+        raise TypeError("expected a memoryview object")
+    key = id(view)
+    entry = _ledger.get(key)
+    if entry is None and key in _settled_by_collector:
+        _settled_by_collector.discard(key)  # the collector took it first (a dying cycle)
+        return
+    if entry is None or entry[0] != id(exporter) or entry[2]() is not view:
+        raise ValueError("memoryview's buffer is not this object")
+    del _ledger[key]
+    unshield(view)
+    _drop(exporter, key)
+
+
+def _export_died(key: int, _: object) -> None:
+    entry = _ledger.pop(key, None)
+    if entry is None:
+        return
+    if _collecting:  # garbage in this collection: its release may still come
+        _settled_by_collector.add(key)
+    exporter = entry[1]()
+    if exporter is not None:
+        _drop(exporter, key)
+
+
+_collecting = False
+_settled_by_collector: set[int] = set()
+
+
+def _watch_collections(phase: str, info: dict[str, int]) -> None:
+    global _collecting
+    _collecting = phase == "start"
+    if not _collecting:
+        _settled_by_collector.clear()
+
+
+gc.callbacks.append(_watch_collections)
+
+
+def _drop(exporter: Any, key: int) -> None:
+    with contextlib.suppress(AttributeError):  # the collector cleared the exporter
+        exporter._drop_export(key)
+
+
+# --- CPython 3.12.0 to 3.12.6 -------------------------------------------------------
+#
+# Before gh-77894 (fixed in 3.12.7 and 3.13.0) the collector cleared a memoryview that
+# was still exported, and freeing it later dereferenced NULL: a crash whenever a dying
+# cycle holds a memoryview of a PEP 688 exporter and the memoryview that exporter's
+# ``__buffer__`` returned is cleared first. There, the memoryviews bufferkit returns
+# from ``__buffer__`` and the ones a PEP 688 exporter returned to ``request`` are
+# *shielded*: referenced from this module while they may be exported, so the collector
+# never counts them as garbage. A returned one is let go by ``__release_buffer__``,
+# one behind a request when the request's memoryview dies, and any left (a direct
+# ``__buffer__`` call never released) after a collection finds nothing else holding
+# it. The cost: a cycle that runs through a shielded memoryview back to its own
+# objects waits for that (a leak only if it never comes); never a crash.
+
+_SHIELDING = sys.version_info < (3, 12, 7)
+_shielded: dict[int, memoryview] = {}
+_watches: dict[int, weakref.ref[memoryview]] = {}
+
+
+def shield(view: memoryview) -> None:
+    """Keep ``view`` out of the collector's reach while it may be exported."""
+    if _SHIELDING:
+        _shielded[id(view)] = view
+
+
+def unshield(view: memoryview) -> None:
+    """Let go of ``view`` (its export was released)."""
+    if _SHIELDING and _shielded.get(id(view)) is view:
+        del _shielded[id(view)]
+
+
+def _shield_behind(view: memoryview) -> None:
+    """Shield the memoryview a PEP 688 exporter returned for the request ``view``
+    holds, until ``view`` dies (its managed buffer has then released that export)."""
+    if type(view.obj).__name__ != "_buffer_wrapper":
+        return
+    for referent in gc.get_referents(view.obj):
+        if type(referent) is memoryview:
+            key = id(referent)
+            _shielded[key] = referent
+            _watches[key] = weakref.ref(view, functools.partial(_let_go, key))
+
+
+def _let_go(key: int, _: object) -> None:
+    _shielded.pop(key, None)
+    _watches.pop(key, None)
+
+
+def _let_go_of_unused(phase: str, info: dict[str, int]) -> None:
+    """After a collection: drop shielded memoryviews nothing else references."""
+    if phase == "stop":
+        for key in [key for key in _shielded if sys.getrefcount(_shielded[key]) <= 2]:
+            _let_go(key, None)  # 2: the dict's reference and getrefcount's argument
+
+
+if _SHIELDING:
+    gc.callbacks.append(_let_go_of_unused)
 
 
 class ExporterError(BufferError):
@@ -69,8 +264,9 @@ class BufferInfo:
     @classmethod
     def from_raw(cls, raw: _capi.RawInfo) -> BufferInfo:
         """The snapshot of the fields ``raw`` read from a ``Py_buffer``."""
+        obj = _capi.unwrap_exporter(raw.obj) if raw.obj is not None else None
         return cls(
-            obj=_capi.unwrap_exporter(raw.obj) if raw.obj is not None else None,
+            obj=obj.view if type(obj) is _Reexport else obj,
             buf=raw.buf,
             len=raw.len,
             itemsize=raw.itemsize,
@@ -83,115 +279,81 @@ class BufferInfo:
             internal=raw.internal,
         )
 
-
-def _get_buffer(obj: object, flags: int) -> _capi.RawBuffer:
-    """One getbuffer; an exporter's failure other than ``BufferError`` becomes one.
-
-    The protocol says a refused request raises ``BufferError``; some exporters
-    (NumPy) raise ``ValueError``. The original stays attached as ``__cause__``.
-    An object that exports no buffer at all still raises ``TypeError``.
-    """
-    try:
-        return _capi.RawBuffer(obj, flags)
-    except BufferError:
-        raise
-    except Exception as error:
-        if not hasattr(type(obj), "__buffer__"):
-            raise
-        name = type(obj).__name__
-        raise ExporterError(
-            f"{name} refused request {BufferFlags(flags)!r}: {type(error).__name__}: {error}",
-            error,
-        ) from error
+    @classmethod
+    def of_memoryview(cls, view: memoryview) -> BufferInfo:
+        """The snapshot of the answer ``view`` holds, as the builtin shows it."""
+        return cls(
+            obj=exporter_of(view),
+            buf=_capi.memoryview_address(view) or None,
+            len=view.nbytes,
+            itemsize=view.itemsize,
+            readonly=view.readonly,
+            ndim=view.ndim,
+            format=view.format,
+            shape=view.shape,
+            strides=view.strides,
+            suboffsets=view.suboffsets or None,
+            internal=None,
+        )
 
 
-def _read_or_release(raw: _capi.RawBuffer) -> BufferInfo:
-    """The snapshot of a fresh buffer; on a broken ``ndim`` release it and raise."""
-    try:
-        return BufferInfo.from_raw(raw.read())
-    except BaseException:
-        raw.release()
-        raise
+def _exporter_error(obj: object, flags: int, error: Exception) -> ExporterError:
+    name = type(obj).__name__
+    text = f"{name} refused request {BufferFlags(flags)!r}: {type(error).__name__}: {error}"
+    return ExporterError(text, error)
 
 
 class ManagedBuffer:
     """The buffer of ``obj`` for ``flags``, held until released exactly once."""
 
-    __slots__ = ("__weakref__", "_exports", "_finalizer", "_raw", "_views", "flags", "info")
+    __slots__ = ("__weakref__", "_info", "_view", "flags")
 
     def __init__(self, obj: object, flags: int = BufferFlags.FULL_RO) -> None:
-        raw = _get_buffer(obj, flags)
-        self.info: BufferInfo = _read_or_release(raw)
+        try:
+            self._view: memoryview | None = request(obj, flags)
+        except BufferError:
+            raise
+        except Exception as error:
+            if not hasattr(type(obj), "__buffer__"):
+                raise
+            raise _exporter_error(obj, flags, error) from error
         self.flags = BufferFlags(flags)
-        self._raw = raw
-        self._views = 0
-        self._exports = 0
-        self._finalizer = weakref.finalize(self, raw.release)
+        self._info: BufferInfo | None = None
 
     @property
-    def owner(self) -> object:
-        """The object in ``Py_buffer.obj`` as the exporter filled it (``None`` for NULL).
+    def info(self) -> BufferInfo:
+        """The answer, as the builtin memoryview shows it (kept after ``release``)."""
+        if self._info is None:
+            self._info = BufferInfo.of_memoryview(self._held())
+        return self._info
 
-        For a class exporting through ``__buffer__`` this is CPython's wrapper, not
-        ``info.obj``: what the builtin memoryview hashes and keeps alive.
-        """
-        address = self._raw.obj_address
-        return _capi.object_at(address) if address else None
+    @property
+    def view(self) -> memoryview:
+        """A new builtin memoryview of the answer (it holds the buffer while it lives)."""
+        return memoryview(self._held())
+
+    def _held(self) -> memoryview:
+        view = self._view
+        if view is None:
+            raise ValueError("operation forbidden on released memoryview object")
+        return view
 
     @property
     def released(self) -> bool:
-        """True once the exporter's buffer has been released."""
-        return not self._raw.held
-
-    @property
-    def views(self) -> int:
-        """The number of view registrations on this buffer (a slice shares its view's)."""
-        return self._views
-
-    @property
-    def exports(self) -> int:
-        """The number of buffers exported from its views and not yet released."""
-        return self._exports
+        """True once ``release()`` has been called."""
+        return self._view is None
 
     def release(self) -> None:
-        """Release the exporter's buffer now (a second call does nothing).
+        """Let go of the buffer now (a second call does nothing).
 
-        Raises ``BufferError`` while views are registered on it or buffers exported
-        from them are held: both reach its memory. (Views release it themselves
-        when the last of them goes.)
+        The exporter's release happens at once unless builtin memoryviews made
+        from ``view`` still hold it: then it happens when the last of them goes.
         """
-        if self._exports:
-            raise BufferError(
-                f"cannot release a managed buffer with {self._exports} exported buffer(s)"
-            )
-        if self._views > 0:
-            raise BufferError(f"cannot release a managed buffer with {self._views} view(s)")
-        self._finalizer()
-
-    def register_view(self) -> None:
-        """Count one more view sharing this buffer."""
-        if not self._raw.held:
-            raise ValueError("operation forbidden on released memoryview object")
-        self._views += 1
-
-    def unregister_view(self) -> None:
-        """Count one view gone; release when nothing uses the buffer any more."""
-        self._views -= 1
-        if self._views <= 0 and self._exports <= 0:
-            self._finalizer()
-
-    def register_export(self) -> None:
-        """Count one buffer exported from a view of this buffer."""
-        self._exports += 1
-
-    def unregister_export(self) -> None:
-        """Count one exported buffer released by its consumer."""
-        self._exports -= 1
-        self._release_if_unused()
-
-    def _release_if_unused(self) -> None:
-        if self._views <= 0 and self._exports <= 0:
-            self._finalizer()
+        view, self._view = self._view, None
+        if view is not None:
+            if self._info is None:
+                self._info = BufferInfo.of_memoryview(view)
+            view.release()
 
     def __enter__(self) -> ManagedBuffer:
         return self
@@ -205,34 +367,32 @@ class ManagedBuffer:
         self.release()
 
     def __repr__(self) -> str:
-        state = "released" if self.released else f"views={self._views} exports={self._exports}"
-        return f"<ManagedBuffer of {type(self.info.obj).__name__} {state}>"
+        state = "released" if self._view is None else "held"
+        exporter = exporter_of(self._view) if self._view is not None else None
+        what = type(exporter).__name__ if self._view is not None else "an exporter"
+        return f"<ManagedBuffer of {what} {state}>"
 
 
 @contextmanager
 def acquire(obj: object, flags: int) -> Iterator[BufferInfo]:
-    """The ``BufferInfo`` of one raw request for ``flags``, released on exit."""
-    raw = _get_buffer(obj, flags)
+    """The ``BufferInfo`` of one raw request for ``flags``, released on exit.
+
+    The fields are exactly as the exporter filled them (NULL stays ``None``).
+    """
     try:
-        yield _read_or_release(raw)
+        raw = _capi.RawBuffer(obj, flags)
+    except BufferError:
+        raise
+    except Exception as error:
+        if not hasattr(type(obj), "__buffer__"):
+            raise
+        raise _exporter_error(obj, flags, error) from error
+    try:
+        info = BufferInfo.from_raw(raw.read())
+    except BaseException:
+        raw.release()
+        raise
+    try:
+        yield info
     finally:
         raw.release()
-
-
-class Registration:
-    """One registration of views on a ``ManagedBuffer``, shared by the views holding it.
-
-    Registers on creation; unregisters exactly once, when it is freed -- when the
-    last view holding it has been released or collected.
-    """
-
-    __slots__ = ("_managed",)
-
-    def __init__(self, managed: ManagedBuffer) -> None:
-        managed.register_view()
-        self._managed = managed
-
-    def __del__(self) -> None:
-        managed = getattr(self, "_managed", None)  # unset when registering failed
-        if managed is not None:
-            managed.unregister_view()

@@ -42,11 +42,11 @@ Invariants:
 from __future__ import annotations
 
 import collections.abc
+import dataclasses
 import itertools
 import operator
 import struct
 import sys
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -56,12 +56,13 @@ from . import _capi, engine
 from .flags import (
     BufferFlags,
     refusal,
+    wants_format,
     wants_shape,
     wants_strides,
 )
 from .formats import Format
 from .layout import Layout, c_strides, equivalent_shapes, f_strides
-from .managed import BufferInfo
+from .managed import BufferInfo, record_export, request, settle_export
 
 __all__ = [
     "ND_FORTRAN",
@@ -359,32 +360,52 @@ def _pack_items(codec: _Codec, items: Sequence[Any]) -> bytes:
 
 
 class Lease:
-    """One getbuffer on an exporter, released exactly once: by ``release`` (or the
-    end of a ``with`` block) or when the last holder (an NDArray, a memoryview
-    exported from one) lets it go. Construction raises what the exporter raised.
+    """One getbuffer on an exporter, held by a builtin memoryview (``managed.request``):
+    released exactly once, when the lease and every memoryview exported over it are
+    gone (reference counting, or the collector, which sees the exporter through it),
+    or at once by ``release``/a ``with`` block where nothing was exported from it.
+    Construction raises what the exporter raised.
+
+    ``info`` is the answer exactly as the exporter filled it (format NULL, no shape,
+    ...), as ``_testbuffer`` re-exports it: read from the request's managed buffer
+    where ``_capi`` verified that layout; otherwise rebuilt from the builtin's view of
+    the answer and the request's flags, which is exact for every exporter that
+    leaves out what was not requested, as the protocol says. A builtin memoryview
+    exporter answers through its own getbuffer (``managed.request``).
     """
 
-    __slots__ = ("__weakref__", "_finalizer", "info")
+    __slots__ = ("__weakref__", "_pin", "info")
 
     def __init__(self, obj: object, flags: int) -> None:
-        raw = _capi.RawBuffer(obj, flags)  # raises what the exporter raised
-        try:
-            self.info = BufferInfo.from_raw(raw.read())
-        except BaseException:
-            raw.release()
-            raise
-        self._finalizer = weakref.finalize(self, raw.release)
-        self._finalizer.atexit = False
+        if not hasattr(type(obj), "__buffer__"):  # PyObject_GetBuffer's words, not memoryview's
+            raise TypeError(f"a bytes-like object is required, not '{type(obj).__name__}'")
+        pin = request(obj, flags)
+        raw = _capi.master_info(pin)
+        self.info = BufferInfo.from_raw(raw) if raw is not None else _stripped(pin, flags)
+        self._pin = pin
 
     def release(self) -> None:
-        """Release now: only when nothing made from it is still alive."""
-        self._finalizer()
+        """Release now (precondition: nothing was exported from it)."""
+        self._pin.release()
 
     def __enter__(self) -> Lease:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def _stripped(pin: memoryview, flags: int) -> BufferInfo:
+    """The answer to ``flags`` of an exporter that fills only what was asked for,
+    from the builtin memoryview holding it."""
+    info = BufferInfo.of_memoryview(pin)
+    shaped = wants_shape(flags)
+    return dataclasses.replace(
+        info,
+        format=info.format if wants_format(flags) else None,
+        shape=info.shape if shaped else None,
+        strides=info.strides if wants_strides(flags) else None,
+    )
 
 
 @dataclass(eq=False, slots=True)
@@ -459,8 +480,19 @@ def _consumer_base(info: BufferInfo, owner: object, flags: int) -> _Base:
         flags=(0 if info.readonly else ND_WRITABLE) | flags,
         offset=-1,
         owner=owner,
-        obj=info.obj,
+        obj=_redirected_to(info.obj),
     )
+
+
+def _redirected_to(exporter: object) -> object:
+    """The ``obj`` a C consumer sees: an ``ND_REDIRECT`` NDArray forwards each request to
+    its own exporter, whose ``Py_buffer.obj`` that is (PEP 688 shows the NDArray)."""
+    while isinstance(exporter, NDArray) and exporter._consumer:
+        head = exporter._head
+        if not head.flags & ND_REDIRECT or head.obj is None:
+            break
+        exporter = head.obj
+    return exporter
 
 
 def _given_strides(strides: object, ndim: int, flags: int) -> Sequence[Any] | None:
@@ -682,7 +714,7 @@ class NDArray:
         offset_n, flags_n, getbuf_n = c_ssize(offset), c_int(flags), c_int(getbuf)
         if hasattr(self, "_bases"):
             raise TypeError("NDArray is already initialized: use push() to change it")
-        self._exported: dict[int, weakref.finalize[Any, Any]] = {}
+        self._exported: dict[int, _Base | None] = {}
         self._varexport = False
         self._consumer = shape is None and isinstance(obj, collections.abc.Buffer)
         if self._consumer:
@@ -819,14 +851,13 @@ class NDArray:
         return _exported_view(redirected, indirect, redirected.contiguity())
 
     def _track(self, view: memoryview, base: _Base | None) -> None:
-        """Remember an export until it is released or dies, whichever comes first."""
-        key = id(view)
-        finalizer = weakref.finalize(view, self._forget_export, key, base)
-        finalizer.atexit = False
-        self._exported[key] = finalizer
+        """Count an export on its base until it is released or dies (the ledger says)."""
+        self._exported[id(view)] = base
+        record_export(view, self)
 
-    def _forget_export(self, key: int, base: _Base | None) -> None:
-        self._exported.pop(key, None)
+    def _drop_export(self, key: int) -> None:
+        """One export released, or dropped unreleased (``managed``'s ledger calls it)."""
+        base = self._exported.pop(key, None)
         if base is None:
             return
         base.exports -= 1
@@ -834,11 +865,7 @@ class NDArray:
             self._bases.remove(base)
 
     def __release_buffer__(self, view: memoryview, /) -> None:
-        finalizer = self._exported.get(id(view))
-        if finalizer is None:
-            return
-        finalizer()
-        view.release()
+        settle_export(view, self)
 
     # -- structure ----------------------------------------------------------------
 
@@ -911,6 +938,10 @@ class NDArray:
             raise TypeError(
                 "memoryview_from_buffer(): ndarray must be original exporter or consumer "
                 "from ndarray/original exporter"
+            )
+        if base.fmt is not None and len(base.fmt) > ND_MAX_NDIM:  # C copies it to a buffer
+            raise TypeError(
+                f"memoryview_from_buffer: format is limited to {ND_MAX_NDIM} characters"
             )
         return base.view(base.readonly)
 

@@ -1,40 +1,46 @@
 """``MemoryView``: the builtin memoryview's API on every layout and format, and more.
 
 Invariants (the seed thread's decisions, as ``memoryobject.c`` implements them):
-- ``MemoryView(obj)`` makes one ``ManagedBuffer`` (one getbuffer on ``obj``). Every
-  view derived from it -- slice, sub-view, cast, transpose, ``toreadonly``,
-  ``MemoryView(view)`` -- shares that managed buffer and never asks the exporter
-  again. A view made from an exporter, or by ``MemoryView(view)``, ``cast``,
-  ``transpose`` or ``toreadonly``, holds a ``Registration`` of its own on it;
-  slices and sub-views hold the registration of the view they come from.
+- ``MemoryView(obj)`` makes one request (``managed.request``: one getbuffer on
+  ``obj``, held by a builtin memoryview, the *pin*). Every view derived from it --
+  slice, sub-view, cast, transpose, ``toreadonly``, ``MemoryView(view)`` -- holds
+  the same pin and never asks the exporter again. The exporter's buffer is
+  released by CPython when the last holder of the pin lets go (reference
+  counting, or the collector, which sees every edge: view -> pin -> exporter).
+- Holding the pin holds the memory. Every operation copies ``self._pin`` into a
+  local before it looks at the layout and keeps it until its last access, so a
+  ``release()`` made meanwhile -- by user code the operation calls (``__index__``,
+  ``__buffer__``, ``__float__``, a ``str`` subclass), or by another thread -- only
+  takes effect after the access. Arguments that run user code are converted
+  first, and the view is checked again after them: an operation on a view
+  released by then raises ``ValueError`` before it touches memory.
 - Each view owns its ``Layout`` (relative to its ``_base`` address, which is the
   exporter's ``buf`` or, below an indexed indirect dimension, the pointer that
-  index led to) and its format; the master ``BufferInfo`` is read only.
+  index led to) and its format; the exporter's answer is read only.
 - A view derived from another lies inside it: ``Layout.resolve``, ``cast`` and
   ``transpose`` only ever select or reinterpret elements the parent reaches, so
   no derived layout reaches memory the exporter did not describe.
 - ``release()`` raises ``BufferError`` while buffers exported from the view are
-  held; otherwise it releases the view's builtin helpers and lets go of its
-  registration. The managed buffer releases the exporter (once) when its last
-  registration goes: when the last view holding it is released or collected.
-  Views have no ``__del__``: reference counting frees a collected view's
-  registration (whose ``__del__`` unregisters) when no other view holds it, so
-  making and dropping a slice costs no finaliser call. A released view raises
-  ``ValueError("operation forbidden on released memoryview object")`` for every
-  operation.
+  held; otherwise it releases the view's builtin helpers and drops its pin. A
+  released view raises ``ValueError("operation forbidden on released memoryview
+  object")`` for every operation.
 - Element work on formats the builtin memoryview understands is delegated to a
-  builtin memoryview over the same layout (the *reader*, built lazily, with the
-  format's native equivalent), so ``v[i, j]``, ``tolist`` and iteration run at
-  the builtin's speed with its results and errors. Other formats go through
-  ``engine`` and ``Format``. A format bufferkit cannot read still allows every
-  byte-level operation; reading values raises ``NotImplementedError`` naming it.
-- Builtin memoryviews made over the view's memory keep the managed buffer alive
-  (``keepalive``), and none is handed out except as an export, which is counted:
-  no builtin view can outlive the memory it reaches.
+  builtin memoryview over the same layout (the *reader*, built lazily with the
+  format's native equivalent, a static C string), so ``v[i, j]``, ``tolist`` and
+  iteration run at the builtin's speed with its results and errors. The reader
+  never leaves the view except inside an iterator that also holds the view.
+  Other formats go through ``engine`` and ``Format``. A format bufferkit cannot
+  read still allows every byte-level operation; reading values raises
+  ``NotImplementedError`` naming it.
 - Exports (PEP 688): ``__buffer__`` checks the request exactly as the builtin's
   getbuffer does (same errors), then returns a fresh builtin memoryview of the
-  exact layout and format text, so each request gets exactly the fields the
-  builtin memoryview's own getbuffer gives.
+  exact layout and format text, whose managed buffer owns the pin (the
+  collector sees it): an export keeps the memory alive however long it lives.
+  ``__release_buffer__`` accepts only a memoryview this view exported and has
+  not been told of (``ValueError`` otherwise, ``TypeError`` for a non-memoryview).
+- Object items (``'O'``): read only where the exporter exported ``'O'`` at that
+  layout. A cast to a format holding ``'O'`` is refused; a cast away from one is
+  read-only; ``'O'`` items are never written.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ import operator
 import struct
 import sys
 from collections.abc import Iterator, Sequence
+from functools import lru_cache
 from itertools import chain, repeat
 from types import TracebackType
 from typing import Any
@@ -51,7 +58,7 @@ from . import _capi, engine
 from .flags import BufferFlags, refusal
 from .formats import Format
 from .layout import Layout, equivalent_shapes
-from .managed import BufferInfo, ExporterError, ManagedBuffer, Registration
+from .managed import exporter_of, owner_of, record_export, request, settle_export
 
 __all__ = ["MemoryView"]
 
@@ -72,17 +79,15 @@ _new_object = object.__new__
 _NO_ITEMS = ()  # subscripting it with a slice runs the builtin's checks of the slice
 _MAX_SLICINGS = 16  # slicing keys a view remembers
 _ITER_CHUNK = 256  # items an iterator unpacks at a time (formats the builtin cannot read)
-_struct_sizes: dict[str, int | None] = {}
 
 
+@lru_cache(maxsize=1024)
 def _struct_size(text: str) -> int | None:
     """``struct.calcsize(text)``, or None if ``struct`` cannot read the format."""
-    if text not in _struct_sizes:
-        try:
-            _struct_sizes[text] = struct.calcsize(text)
-        except struct.error:
-            _struct_sizes[text] = None
-    return _struct_sizes[text]
+    try:
+        return struct.calcsize(text)
+    except struct.error:
+        return None
 
 
 def _same_shape(a: Sequence[int], b: Sequence[int]) -> bool:
@@ -95,12 +100,6 @@ class _NoShape:
 
 
 _NO_SHAPE = _NoShape()
-
-
-class _RawMemory(ManagedBuffer):
-    """The managed buffer of ``MemoryView.from_memory``: it has no exporter."""
-
-    __slots__ = ()
 
 
 def _parse_format(text: str, itemsize: int) -> Format | None:
@@ -119,28 +118,41 @@ def _parse_format(text: str, itemsize: int) -> Format | None:
     return fmt if fmt.itemsize == itemsize else None
 
 
-def _master(info: BufferInfo) -> tuple[Layout, str]:
-    """The layout (relative to ``info.buf``) and format text of an exporter's answer."""
-    itemsize = info.itemsize
-    text = info.format if info.format is not None else "B"
-    if info.shape is None:
-        if info.format is None:  # a SIMPLE answer: len unsigned bytes, whatever
-            return Layout(1, (info.len,)), text  # itemsize and ndim say (NumPy: ndim 0)
-        if info.ndim > 1:
-            raise BufferError(f"exporter gave ndim {info.ndim} but no shape")
-        if info.ndim == 0:
-            return Layout(itemsize, ()), text
-        return Layout(itemsize, (info.len // itemsize,)), text
-    if info.format is None and itemsize != 1:
-        text = f"{itemsize}s"  # items of unknown type: opaque bytes
-    return Layout(itemsize, info.shape, info.strides, info.suboffsets), text
+def _answer(pin: memoryview, flags: int) -> tuple[Layout, str]:
+    """The layout (relative to the exporter's ``buf``) and format text of an answer,
+    from the builtin memoryview ``pin`` that holds it.
+
+    The builtin reads a NULL format as ``'B'`` and fills in a missing shape and
+    strides. An answer to a request without ``ND`` has no shape: it is its ``len``
+    bytes, whatever ``itemsize`` and ``ndim`` say (NumPy: ndim 0), unless the
+    exporter gave a format anyway (ctypes), which the builtin then shows as is.
+    Items whose format is unknown (NULL with an itemsize above 1) are opaque bytes.
+    """
+    text, itemsize = pin.format, pin.itemsize
+    if not flags & BufferFlags.ND and text == "B":
+        return Layout(1, (pin.nbytes,)), "B"
+    if text == "B" and itemsize != 1:
+        text = f"{itemsize}s"
+    shape, strides = pin.shape or (), pin.strides or ()
+    return Layout(itemsize, shape, strides, pin.suboffsets or None), text
+
+
+def _released_error() -> ValueError:
+    return ValueError(_RELEASED)
+
+
+def _exact_str(value: object, what: str) -> str:
+    """``value`` as an exact ``str`` (a subclass's methods never run), else TypeError."""
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be str, not {type(value).__name__}")
+    return str.__str__(value)
 
 
 class MemoryView:
     """An N-dimensional view of any exporter's buffer (see the module docstring).
 
     ``MemoryView(obj, flags=BufferFlags.FULL_RO)`` requests ``obj``'s buffer once;
-    ``MemoryView(view)`` shares ``view``'s managed buffer.
+    ``MemoryView(view)`` shares ``view``'s request.
     """
 
     # The fields every view sets, and the two the hot paths read first (the
@@ -153,63 +165,53 @@ class MemoryView:
         "_base",
         "_format",
         "_layout",
-        "_mbuf",
         "_ndim",
+        "_pin",
         "_reader",
         "_readonly",
-        "_registration",
-        "_released",
         "_slicings",
         "_text",
     )
     _base: int
     _format: Format | None
     _layout: Layout
-    _mbuf: ManagedBuffer
     _ndim: int
+    _pin: memoryview | None  # None once released
     _readonly: bool
-    _registration: Registration | None
-    _released: bool
     _text: str
     _exact: memoryview | None = None
-    _exports: int = 0
+    _exports = 0  # buffers exported and not yet released
     _hash: int | None = None
     _reader: memoryview | None
     _slicings: dict[Any, Layout] | None
 
     def __init__(self, obj: object, flags: int = BufferFlags.FULL_RO) -> None:
-        self._released = True  # until adopted
+        self._pin = None  # released until adopted
         if isinstance(obj, MemoryView):
-            obj._check()
+            obj._held()
             obj._check_request(flags)
-            self._adopt(obj._mbuf, obj._base, obj._layout, obj._format, obj._text, obj._readonly)
+            self._adopt(obj._held(), obj._base, obj._layout, obj._format, obj._text, obj._readonly)
             return
+        pin = request(obj, flags)
         try:
-            mbuf = ManagedBuffer(obj, flags)
-        except ExporterError as error:
-            raise error.original from error.original.__cause__  # as memoryview(obj) does
-        try:
-            layout, text = _master(mbuf.info)
+            layout, text = _answer(pin, flags)
+            base = _capi.memoryview_address(pin)
         except BaseException:
-            mbuf.release()
+            pin.release()  # nothing else holds it yet; a traceback must not keep it
             raise
         fmt = _parse_format(text, layout.itemsize)
-        self._adopt(mbuf, mbuf.info.buf or 0, layout, fmt, text, mbuf.info.readonly)
+        self._adopt(pin, base, layout, fmt, text, pin.readonly)
 
     def _adopt(
         self,
-        mbuf: ManagedBuffer,
+        pin: memoryview,
         base: int,
         layout: Layout,
         fmt: Format | None,
         text: str,
         readonly: bool,
-        registration: Registration | None = None,
     ) -> None:
-        """Set every field of a new view; it registers on ``mbuf`` unless given
-        the ``registration`` of the view it comes from."""
-        self._registration = Registration(mbuf) if registration is None else registration
-        self._mbuf = mbuf
+        """Set every field of a new view holding ``pin``."""
         self._base = base
         self._layout = layout
         self._ndim = len(layout.shape)
@@ -217,33 +219,27 @@ class MemoryView:
         self._text = text
         self._readonly = readonly
         self._reader = self._slicings = None
-        self._released = False
+        self._pin = pin
 
-    def _sub(self, layout: Layout, base: int) -> MemoryView:
-        """A sub-view: this view's managed buffer, format, mode and registration,
-        another layout."""
-        registration = self._registration  # held from here: the exporter stays
-        if registration is None:  # released by another thread since the check
-            raise ValueError(_RELEASED)
+    def _sub(self, pin: memoryview, layout: Layout, base: int) -> MemoryView:
+        """A view of the same request, format and mode with another layout."""
         view = _new_object(MemoryView)
-        view._adopt(
-            self._mbuf, base, layout, self._format, self._text, self._readonly, registration
-        )
+        view._adopt(pin, base, layout, self._format, self._text, self._readonly)
         return view
 
     def _derive(
         self,
+        pin: memoryview,
         layout: Layout,
-        base: int | None = None,
         fmt: Format | None = None,
         text: str | None = None,
         readonly: bool | None = None,
     ) -> MemoryView:
-        """A view sharing this view's managed buffer, with another layout or format."""
+        """A view of the same request with another layout, format or mode."""
         view = _new_object(MemoryView)
         view._adopt(
-            self._mbuf,
-            self._base if base is None else base,
+            pin,
+            self._base,
             layout,
             self._format if text is None else fmt,
             self._text if text is None else text,
@@ -271,10 +267,9 @@ class MemoryView:
             raise ValueError(f"size must be >= 0, not {size}")
         if not 0 < address < 2 ** (8 * _capi.POINTER_SIZE):
             raise ValueError(f"invalid address: {address:#x}")
-        raw = _capi.memoryview_from_memory(address, size, readonly=readonly)
-        flags = BufferFlags.FULL_RO if readonly else BufferFlags.FULL
+        pin = _capi.memoryview_from_memory(address, size, readonly=readonly)
         view = object.__new__(cls)
-        view._adopt(_RawMemory(raw, flags), address, Layout(1, (size,)), Format("B"), "B", readonly)
+        view._adopt(pin, address, Layout(1, (size,)), Format("B"), "B", readonly)
         if format == "B" and shape is None:
             return view
         try:
@@ -284,29 +279,33 @@ class MemoryView:
 
     # --- state -------------------------------------------------------------------
 
-    def _check(self) -> None:
-        if self._released:
+    def _held(self) -> memoryview:
+        """The pin, held by the caller for its whole operation; ValueError if released."""
+        pin = self._pin
+        if pin is None:
             raise ValueError(_RELEASED)
+        return pin
 
     def release(self) -> None:
         """Release this view; the exporter's buffer goes with the last view sharing it.
 
         Raises ``BufferError`` while buffers exported from this view are held.
         """
-        if self._released:
+        if self._pin is None:
             return
-        if self._exports:
-            plural = "" if self._exports == 1 else "s"
-            raise BufferError(f"memoryview has {self._exports} exported buffer{plural}")
-        self._released = True
-        for helper in (self._reader, self._exact):
+        count = self._exports
+        if count:
+            plural = "" if count == 1 else "s"
+            raise BufferError(f"memoryview has {count} exported buffer{plural}")
+        helpers = (self._reader, self._exact)
+        self._reader = self._exact = self._slicings = None
+        self._pin = None  # the last holder to let go releases the exporter's buffer
+        for helper in helpers:
             if helper is not None:
                 helper.release()
-        self._reader = self._exact = self._slicings = None
-        self._registration = None  # the last view to let go unregisters
 
     def __enter__(self) -> MemoryView:
-        self._check()
+        self._held()
         return self
 
     def __exit__(
@@ -318,7 +317,7 @@ class MemoryView:
         self.release()
 
     def __repr__(self) -> str:
-        state = "released memory" if self._released else "memory"
+        state = "released memory" if self._pin is None else "memory"
         return f"<{state} at {id(self):#x}>"
 
     def __reduce_ex__(self, protocol: object) -> Any:
@@ -327,33 +326,37 @@ class MemoryView:
     # --- builtin helpers ----------------------------------------------------------
 
     def _reader_view(self) -> memoryview | None:
-        """The builtin memoryview that reads this view's values, if the builtin can."""
+        """The builtin memoryview that reads this view's values, if the builtin can.
+
+        Precondition: the caller holds the pin. The reader has no pin of its own:
+        it is used only while this view (or an iterator holding it) holds one.
+        """
         reader = self._reader
         if reader is None and self._format is not None:
             code = self._format.native_equivalent
             if code is not None:
-                if self._format.native is not None and self._exact is not None:
-                    reader = self._exact  # its text is the code, or '@' and the code
+                exact = self._exact
+                if exact is not None and self._format.native is not None:
+                    reader = exact  # its text is the code, or '@' and the code
                 else:
-                    reader = self._builtin(code)
+                    reader = engine.builtin_view(
+                        self._base, self._layout, code, readonly=self._readonly
+                    )
                 self._reader = reader
         return reader
 
     def _exact_view(self) -> memoryview:
-        """A builtin memoryview of this view with the exact format text."""
+        """A builtin memoryview of this view with the exact format text, owning the pin."""
         exact = self._exact
         if exact is None:
-            fmt = self._format
-            if fmt is not None and fmt.native == self._text:
-                exact = self._reader_view()
-            exact = exact if exact is not None else self._builtin(self._text)
-            self._exact = exact
+            exact = self._exact = engine.builtin_view(
+                self._base,
+                self._layout,
+                self._text,
+                readonly=self._readonly,
+                keepalive=self._held(),
+            )
         return exact
-
-    def _builtin(self, fmt: str) -> memoryview:
-        return engine.builtin_view(
-            self._base, self._layout, fmt, readonly=self._readonly, keepalive=self._mbuf
-        )
 
     def _values_format(self) -> Format:
         """The format to read values with; NotImplementedError if there is none."""
@@ -378,52 +381,61 @@ class MemoryView:
             )
         return fmt
 
+    def _check_writable_bytes(self) -> None:
+        """Refuse byte copies into items that hold object pointers (never written)."""
+        fmt = self._format
+        if fmt is not None and not fmt.writable:
+            self._writable_format()
+        if fmt is None and "O" in self._text:
+            raise TypeError(
+                f"memoryview: format {self._text!r} may hold object pointers: assignment is refused"
+            )
+
     # --- attributes ---------------------------------------------------------------
 
     @property
     def obj(self) -> object:
         """The exporter (``None`` for ``from_memory`` views)."""
-        self._check()
-        return None if type(self._mbuf) is _RawMemory else self._mbuf.info.obj
+        return exporter_of(self._held())
 
     @property
     def nbytes(self) -> int:
-        self._check()
+        self._held()
         return self._layout.nbytes
 
     @property
     def readonly(self) -> bool:
-        self._check()
+        self._held()
         return self._readonly
 
     @property
     def itemsize(self) -> int:
-        self._check()
+        self._held()
         return self._layout.itemsize
 
     @property
     def format(self) -> str:
-        self._check()
+        self._held()
         return self._text
 
     @property
     def ndim(self) -> int:
-        self._check()
+        self._held()
         return self._ndim
 
     @property
     def shape(self) -> tuple[int, ...]:
-        self._check()
+        self._held()
         return self._layout.shape
 
     @property
     def strides(self) -> tuple[int, ...]:
-        self._check()
+        self._held()
         return self._layout.strides
 
     @property
     def suboffsets(self) -> tuple[int, ...]:
-        self._check()
+        self._held()
         return self._layout.suboffsets or ()
 
     def _contiguity(self) -> tuple[bool, bool]:
@@ -440,41 +452,42 @@ class MemoryView:
 
     @property
     def c_contiguous(self) -> bool:
-        self._check()
+        self._held()
         return self._contiguity()[0]
 
     @property
     def f_contiguous(self) -> bool:
-        self._check()
+        self._held()
         return self._contiguity()[1]
 
     @property
     def contiguous(self) -> bool:
-        self._check()
+        self._held()
         return any(self._contiguity())
 
     @property
     def layout(self) -> Layout:
         """This view's ``Layout`` (relative to the address its elements start from)."""
-        self._check()
+        self._held()
         return self._layout
 
     # --- length, iteration, lookup -----------------------------------------------------
 
     def __len__(self) -> int:
-        self._check()
+        self._held()
         if not self._ndim:
             raise TypeError("0-dim memory has no length")
         return self._layout.shape[0]
 
     def __iter__(self) -> Iterator[Any]:
-        self._check()
+        self._held()
         if not self._ndim:
             raise TypeError("invalid indexing of 0-dim memory")
         if self._ndim == 1:
             reader = self._reader_view()
             if reader is not None:
-                # zip holds this view, so the memory outlives the iterator.
+                # zip holds this view, so its pin outlives the iterator; a released
+                # view releases the reader, and the iterator then raises.
                 return map(_first, zip(reader, repeat(self)))
             self._values_format()
             # Other formats: unpacked a run of items at a time (one bulk read each).
@@ -484,12 +497,16 @@ class MemoryView:
 
     def _run_of_items(self, start: int) -> list[Any]:
         """The items ``start`` to ``start + _ITER_CHUNK`` of a 1-D view."""
-        self._check()
-        run = self._layout.resolve(slice(start, start + _ITER_CHUNK)).layout
-        return engine.tolist(self._base, run, self._values_format())  # type: ignore[no-any-return]
+        pin = self._held()
+        try:
+            run = self._layout.resolve(slice(start, start + _ITER_CHUNK)).layout
+            items: list[Any] = engine.tolist(self._base, run, self._values_format())
+        finally:
+            del pin  # (a traceback keeps a frame's locals: it must not keep the memory)
+        return items
 
     def __contains__(self, value: object) -> bool:
-        self._check()
+        self._held()
         if self._ndim == 1:
             return value in self._item_list()
         return any(item == value for item in self)
@@ -501,7 +518,7 @@ class MemoryView:
 
     def count(self, value: object) -> int:
         """How many items (sub-views for ndim > 1) equal ``value``."""
-        self._check()
+        self._held()
         if not self._ndim:
             raise TypeError("invalid lookup on 0-dim memory")
         if self._ndim == 1:
@@ -510,10 +527,11 @@ class MemoryView:
 
     def index(self, value: object, start: int = 0, stop: int = sys.maxsize) -> int:
         """The first index in ``[start, stop)`` whose item equals ``value``."""
-        self._check()
+        self._held()
         if not self._ndim:
             raise TypeError("invalid lookup on 0-dim memory")
         first, last, _ = slice(start, stop).indices(self._layout.shape[0])
+        self._held()  # start and stop may have run user code (__index__)
         if self._ndim == 1:
             try:
                 return self._item_list().index(value, first, max(first, last))
@@ -533,10 +551,13 @@ class MemoryView:
         if kind is tuple:
             reader = self._reader
             if reader is not None and len(key) == self._ndim and key and type(key[0]) is int:
+                pin = self._pin  # held across the read (a key's __index__ may release)
                 try:
                     return reader[key]
                 except (TypeError, NotImplementedError):
                     pass  # a slice among the ints: a sub-view
+                finally:
+                    del pin
             slicings = self._slicings
             if slicings is not None:
                 try:
@@ -546,12 +567,10 @@ class MemoryView:
                             _NO_ITEMS[part]  # (slice(1.0, 2) == slice(1, 2), but raises)
                 except Exception:
                     known = None  # the full path below raises the right error
-                registration = self._registration  # None once released
-                if known is not None and registration is not None:
-                    # self._sub(known, self._base), written out (a call costs ~35 ns)
+                pin = self._pin  # (after the parts' __eq__, which may have released it)
+                if known is not None and pin is not None:
+                    # self._sub(pin, known, self._base), written out (a call costs ~35 ns)
                     view = _new_object(MemoryView)
-                    view._registration = registration
-                    view._mbuf = self._mbuf
                     view._base = self._base
                     view._layout = known
                     view._ndim = len(known.shape)
@@ -559,7 +578,7 @@ class MemoryView:
                     view._text = self._text
                     view._readonly = self._readonly
                     view._reader = view._slicings = None
-                    view._released = False
+                    view._pin = pin
                     return view
         elif kind is int:
             reader = self._reader
@@ -584,35 +603,53 @@ class MemoryView:
         slicings[key] = layout
 
     def _follow(self, hops: tuple[int, ...]) -> int:
-        """The address the pointer hops of a selection lead to from this view's base."""
+        """The address the pointer hops of a selection lead to from this view's base.
+
+        Precondition: the caller holds the pin, and the selection came from this
+        view's layout (each hop reads a pointer the exporter's layout describes).
+        """
         base = self._base
         for hop in hops:
             base = _capi.read_pointer(base + hop)
         return base
 
     def _subscript(self, key: Any) -> Any:
-        self._check()
+        self._held()
+        key = _plain_key(key)  # the only place a key's __index__ runs
         selection = self._layout.resolve(key)
-        base = self._follow(selection.hops)
-        if not selection.element:
-            if not selection.hops:
-                self._remember_slicing(key, selection.layout)
-            return self._sub(selection.layout, base)
-        fmt = self._values_format()
-        reader = self._reader_view()
-        if reader is not None:
-            return reader[key]
-        return engine.read_item(base + selection.layout.offset, fmt)
+        pin = self._held()  # the key's __index__ may have released the view
+        try:
+            base = self._follow(selection.hops)
+            if not selection.element:
+                if not selection.hops:
+                    self._remember_slicing(key, selection.layout)
+                return self._sub(pin, selection.layout, base)
+            fmt = self._values_format()
+            reader = self._reader_view()
+            if reader is not None:
+                return reader[key]
+            return engine.read_item(base + selection.layout.offset, fmt)
+        finally:
+            del pin
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        self._check()
+        self._held()
         if self._readonly:
             raise TypeError("cannot modify read-only memory")
         if key is Ellipsis and not self._ndim:
             key = ()  # the builtin's rule: v[...] = x stores the item of a 0-d view
         elif type(key) is slice and not _is_exporter(value):
             raise _not_an_exporter(value)  # the builtin asks before it reads the slice
+        key = _plain_key(key)  # the only place a key's __index__ runs
         selection = self._layout.resolve(key)
+        pin = self._held()  # the key's __index__ may have released the view
+        try:
+            self._store(key, selection, value)
+        finally:
+            del pin
+
+    def _store(self, key: Any, selection: Any, value: Any) -> None:
+        """``__setitem__`` after the key (precondition: the caller holds the pin)."""
         base = self._follow(selection.hops)
         if not selection.element:
             self._assign(base, selection.layout, value)
@@ -620,33 +657,40 @@ class MemoryView:
         fmt = self._writable_format()
         reader = self._reader_view()
         if reader is not None:
-            reader[key] = value
+            reader[key] = value  # the builtin converts the value before it writes
             return
         try:
-            engine.write_item(base + selection.layout.offset, fmt, value)
+            packed = fmt.pack_one(value)
         except struct.error as error:
             message = f"memoryview: invalid value for format {self._text!r}: {error}"
             raise ValueError(message) from None
+        self._held()  # the value's conversion may have released the view
+        engine.write_bytes(base + selection.layout.offset, packed)
 
     def __delitem__(self, key: Any) -> None:
-        self._check()
+        self._held()
         if self._readonly:
             raise TypeError("cannot modify read-only memory")
         raise TypeError("cannot delete memory")
 
     def _assign(self, base: int, layout: Layout, value: Any) -> None:
-        """Copy the elements of the exporter ``value`` onto ``layout`` at ``base``."""
+        """Copy the elements of the exporter ``value`` onto ``layout`` at ``base``.
+
+        Precondition: the caller holds this view's pin throughout.
+        """
         if not _is_exporter(value):
             raise _not_an_exporter(value)
         source = value if isinstance(value, MemoryView) else MemoryView(value)
+        source_pin = source._pin  # held across the copy, like ours
         try:
-            source._check()
+            source._held()
+            self._held()  # the source's __buffer__ may have released this view
             if not _same_shape(layout.shape, source._layout.shape) or not self._same_format(source):
                 raise ValueError(_DIFFERENT_STRUCTURES)
-            if self._format is not None and not self._format.writable:
-                self._writable_format()
+            self._check_writable_bytes()
             engine.copy(base, layout, source._base, source._layout)
         finally:
+            del source_pin
             if source is not value:
                 source.release()
 
@@ -661,43 +705,57 @@ class MemoryView:
 
     def tolist(self) -> Any:
         """The items as (nested) lists; the item itself for a 0-d view."""
-        self._check()
-        fmt = self._values_format()
-        reader = self._reader_view()
-        if reader is not None:
-            return reader.tolist()
-        return engine.tolist(self._base, self._layout, fmt)
+        pin = self._held()
+        try:
+            fmt = self._values_format()
+            reader = self._reader_view()
+            if reader is not None:
+                return reader.tolist()
+            return engine.tolist(self._base, self._layout, fmt)
+        finally:
+            del pin
 
     def tobytes(self, order: str | None = "C") -> bytes:
         """The bytes of the items in ``'C'``, ``'F'`` or ``'A'`` order."""
-        self._check()
+        self._held()
         if order is not None and not isinstance(order, str):
             raise TypeError(
                 f"tobytes() argument 'order' must be str or None, not {type(order).__name__}"
             )
-        return engine.gather(self._base, self._layout, "C" if order is None else order)
+        chosen = "C" if order is None else str.__str__(order)
+        pin = self._held()
+        try:
+            return engine.gather(self._base, self._layout, chosen)
+        finally:
+            del pin
 
     def hex(self, *args: Any, **kwargs: Any) -> str:
         """``bytes.hex`` of ``tobytes()`` (same ``sep`` and ``bytes_per_sep``)."""
         return self.tobytes().hex(*args, **kwargs)
 
     def __eq__(self, other: object) -> bool:
-        if self._released:
+        if self._pin is None:
             return self is other
         if isinstance(other, MemoryView):
-            return self is other if other._released else self._equal(other)
+            return self is other if other._pin is None else self._equal(other)
         if not _is_exporter(other):
             return NotImplemented
+        pin = self._pin  # held across their __buffer__, which may release this view
         try:
             theirs = MemoryView(other)
         except (BufferError, TypeError, ValueError):
             return NotImplemented
+        finally:
+            del pin
         try:
+            if self._pin is None:  # their __buffer__ released this view
+                return False
             return self._equal(theirs)
         finally:
             theirs.release()
 
     def _equal(self, other: MemoryView) -> bool:
+        """Both views unreleased (precondition); each stays held while compared."""
         if not _same_shape(self._layout.shape, other._layout.shape):
             return False
         if _struct_size(self._text) is not None and _struct_size(other._text) is not None:
@@ -711,13 +769,14 @@ class MemoryView:
     def __hash__(self) -> int:
         """The builtin's hash: read-only ``B``/``b``/``c`` views of hashable exporters."""
         if self._hash is None:
-            self._check()
+            self._held()
             if not self._readonly:
                 raise ValueError("cannot hash writable memoryview object")
             if self._format is None or self._format.native not in ("B", "b", "c"):
                 raise ValueError("memoryview: hashing is restricted to formats 'B', 'b' or 'c'")
-            if type(self._mbuf) is not _RawMemory:
-                hash(self._mbuf.owner)  # the builtin's rule: an unhashable exporter refuses
+            owner = owner_of(self._held())
+            if owner is not None:
+                hash(owner)  # the builtin's rule: an unhashable exporter refuses
             self._hash = hash(self.tobytes())
         return self._hash
 
@@ -726,34 +785,42 @@ class MemoryView:
     def cast(self, format: str, shape: Sequence[int] | _NoShape = _NO_SHAPE) -> MemoryView:
         """The same bytes seen with another format (any two formats) and shape.
 
-        As the builtin's: ``shape`` must be a list or a tuple when given.
+        As the builtin's: ``shape`` must be a list or a tuple when given. A cast to
+        a format holding object pointers is refused; a cast away from one is read-only.
         """
-        self._check()
-        if not isinstance(format, str):
-            raise TypeError(f"cast() argument 'format' must be str, not {type(format).__name__}")
+        self._held()
+        text = _exact_str(format, "cast() argument 'format'")
         dims: Sequence[int] | None = None
         if not isinstance(shape, _NoShape):
             if not isinstance(shape, (list, tuple)):
                 raise TypeError("shape must be a list or a tuple")
-            dims = shape
+            dims = tuple(map(operator.index, shape))  # may run user code: before the hold
         self._layout.check_cast(dims)
-        fmt = Format(format)
+        fmt = Format(text)
         if fmt.itemsize == 0:
-            raise ValueError(f"memoryview: cannot cast to format {format!r} of itemsize 0")
+            raise ValueError(f"memoryview: cannot cast to format {text!r} of itemsize 0")
+        if not fmt.writable:
+            raise ValueError(f"memoryview: cannot cast to {text!r}: it holds object pointers")
         layout = self._layout.cast(fmt.itemsize, dims)
-        return self._derive(layout, fmt=fmt, text=format)
+        readonly = self._readonly or self._holds_objects()
+        return self._derive(self._held(), layout, fmt=fmt, text=text, readonly=readonly)
+
+    def _holds_objects(self) -> bool:
+        """True if the items may hold object pointers (their bytes are never written)."""
+        fmt = self._format
+        return (not fmt.writable) if fmt is not None else "O" in self._text
 
     def toreadonly(self) -> MemoryView:
         """A read-only view of the same memory."""
-        self._check()
-        return self._derive(self._layout, readonly=True)
+        return self._derive(self._held(), self._layout, readonly=True)
 
     def transpose(self, *axes: Any) -> MemoryView:
         """The view with its dimensions permuted (reversed without ``axes``), as NumPy's."""
-        self._check()
+        self._held()
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
-        return self._derive(self._layout.transpose(axes or None))
+        layout = self._layout.transpose(axes or None)
+        return self._derive(self._held(), layout)
 
     @property
     def T(self) -> MemoryView:
@@ -765,28 +832,37 @@ class MemoryView:
     def _check_request(self, flags: int) -> None:
         """Refuse ``flags`` exactly as the builtin memoryview's getbuffer would."""
         c_contiguous, f_contiguous = self._contiguity()
-        rule = refusal(
-            flags,
-            readonly=self._readonly,
-            c_contiguous=c_contiguous,
-            f_contiguous=f_contiguous,
-            indirect=self._layout.suboffsets is not None,
-        )
-        if rule is not None:
-            raise BufferError(_REFUSALS[rule])
+        _refuse(flags, self._readonly, c_contiguous, f_contiguous, self._layout.suboffsets)
 
     def __buffer__(self, flags: int) -> memoryview:
-        self._check()
+        self._held()
         self._check_request(flags)
         exported = memoryview(self._exact_view())
         self._exports += 1
-        self._mbuf.register_export()
+        record_export(exported, self)
         return exported
 
     def __release_buffer__(self, view: memoryview) -> None:
-        view.release()
+        settle_export(view, self)
+
+    def _drop_export(self, key: int) -> None:
+        """One export released, or dropped unreleased (``managed``'s ledger calls it)."""
         self._exports -= 1
-        self._mbuf.unregister_export()
+
+
+def _refuse(
+    flags: int, readonly: bool, c_contiguous: bool, f_contiguous: bool, suboffsets: Any
+) -> None:
+    """Raise the builtin memoryview's ``BufferError`` for a request it would refuse."""
+    rule = refusal(
+        flags,
+        readonly=readonly,
+        c_contiguous=c_contiguous,
+        f_contiguous=f_contiguous,
+        indirect=suboffsets is not None,
+    )
+    if rule is not None:
+        raise BufferError(_REFUSALS[rule])
 
 
 def _is_plain_slice(part: object) -> bool:
@@ -803,3 +879,35 @@ def _not_an_exporter(value: object) -> TypeError:
 def _is_exporter(value: object) -> bool:
     """True for objects that export buffers (every exporter type has ``__buffer__``)."""
     return hasattr(type(value), "__buffer__")
+
+
+def _plain_key(key: Any) -> Any:
+    """``key`` with each index converted to an ``int`` once (``__index__`` is user code).
+
+    Entries that do not convert stay as they are: ``Layout.resolve`` then raises
+    the builtin's error for them.
+    """
+    kind = type(key)
+    if kind is int or key is Ellipsis:
+        return key
+    if kind is tuple:
+        return tuple(map(_plain_entry, key))
+    return _plain_entry(key)
+
+
+def _plain_entry(entry: Any) -> Any:
+    kind = type(entry)
+    if kind is int or entry is Ellipsis or kind is tuple or entry is None:
+        return entry
+    if kind is slice:
+        if _is_plain_slice(entry):
+            return entry
+        bounds = (entry.start, entry.stop, entry.step)
+        try:
+            return slice(*(None if bound is None else operator.index(bound) for bound in bounds))
+        except TypeError:
+            return entry
+    try:
+        return operator.index(entry)
+    except TypeError:
+        return entry
