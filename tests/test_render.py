@@ -116,7 +116,7 @@ def _reading_of_memoryview(obj: object, flags: int) -> MemoryView | None:
 
 
 def _assert_picture_is_the_answer(obj: object, flags: int, info: BufferInfo) -> None:
-    picture = render.build_picture(info, "x")
+    picture = render.build_picture(info, flags, "x")
     text = render.to_text(picture)
     answer = text.splitlines()[1]
     for name, value in (("ndim", info.ndim), ("len", info.len), ("itemsize", info.itemsize)):
@@ -243,7 +243,7 @@ def test_pictures_of_every_ndarray_layout_draw_exactly_the_answer(spec: Any, fla
 
 def _text(obj: object, flags: int = F.FULL_RO, **limits: int) -> str:
     with acquire(obj, flags) as info:
-        return render.to_text(render.build_picture(info, **limits))
+        return render.to_text(render.build_picture(info, flags, **limits))
 
 
 @pytest.mark.parametrize(
@@ -320,7 +320,7 @@ def test_huge_shapes_cost_what_the_picture_shows() -> None:
 def test_a_huge_item_is_shown_up_to_the_window() -> None:
     np = pytest.importorskip("numpy")
     with acquire(np.zeros(3, dtype="V100000"), F.FULL_RO) as info:
-        picture = render.build_picture(info)
+        picture = render.build_picture(info, F.FULL_RO)
     (block,) = picture.blocks
     assert (block.lo, block.hi) == (0, 512)
     assert picture.drawn == 1 and picture.not_drawn == 2
@@ -338,7 +338,7 @@ def test_rows_are_array_rows_when_they_fit() -> None:
 
 def test_ascii_glyphs() -> None:
     with acquire(bytes(4), F.FULL_RO) as info:
-        text = render.to_text(render.build_picture(info), glyphs=render.ASCII)
+        text = render.to_text(render.build_picture(info, F.FULL_RO), glyphs=render.ASCII)
     assert text.isascii() and "|0" in text
 
 
@@ -346,7 +346,7 @@ def test_the_svg_marks_buf_and_row_offsets(tmp_path: Path) -> None:
     with acquire(
         NDArray(list(range(12)), shape=[3, 4], format="h", flags=tb.ND_PIL), F.FULL_RO
     ) as info:
-        picture = render.build_picture(info)
+        picture = render.build_picture(info, F.FULL_RO)
     root = ET.fromstring(render.to_svg(picture))
     origins = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "origin"]
     assert origins == ["buf", "*0", "*1", "*2"]

@@ -345,10 +345,10 @@ def parse_flags(text: str) -> int:
 # --- inspect and show ------------------------------------------------------------------
 
 
-def _reading_lines(info: BufferInfo) -> list[str]:
+def _reading_lines(info: BufferInfo, flags: int) -> list[str]:
     """How a consumer reads ``info``: the reading, its contiguity, extent and notes."""
     try:
-        layout, fmt, notes = render.reading(info)
+        layout, fmt, notes = render.reading(info, flags)
     except (ValueError, TypeError) as exc:
         return [f"read as    cannot be read: {exc}"]
     subs = layout.suboffsets if layout.suboffsets is not None else "none"
@@ -364,7 +364,7 @@ def _reading_lines(info: BufferInfo) -> list[str]:
     ]
 
 
-def describe_info(info: BufferInfo) -> list[str]:
+def describe_info(info: BufferInfo, flags: int) -> list[str]:
     """Every field of ``info``, then how a consumer reads it, one item per line."""
     obj = info.obj
     lines = [
@@ -373,7 +373,7 @@ def describe_info(info: BufferInfo) -> list[str]:
     ]
     lines += [f"{name:<10} {value}" for name, value in render.answer_fields(info)]
     lines.append(f"internal   {'NULL' if info.internal is None else hex(info.internal)}")
-    return lines + _reading_lines(info)
+    return lines + _reading_lines(info, flags)
 
 
 @contextlib.contextmanager
@@ -407,7 +407,7 @@ def run_inspect(expr: str, flags_text: str, out: TextIO) -> int:
         if isinstance(answer, BaseException):
             print(f"{header}: refused, {type(answer).__name__}: {answer}", file=out)
             return EXIT_VIOLATION
-        lines = describe_info(answer)
+        lines = describe_info(answer, flags)
     print(f"{header}: served", file=out)
     for line in lines:
         print("  " + line, file=out)
@@ -472,7 +472,7 @@ def run_show(expr: str, flags_text: str, svg: str | None, color: str, out: TextI
                     file=out,
                 )
                 return EXIT_VIOLATION
-            picture = render.build_picture(answer, f"{expr}: request {describe(flags)}")
+            picture = render.build_picture(answer, flags, f"{expr}: request {describe(flags)}")
         out.write(render.to_text(picture, color=_use_color(color, out), glyphs=_glyphs(out)))
         if file is not None:
             file.seek(0)

@@ -5,11 +5,12 @@ still held) and then drawn as text for a terminal or as a standalone SVG file.
 
 What is drawn is the answer itself. The header gives the exporter's fields as
 they are (``NULL`` where NULL), then how a consumer reads them -- the reading
-``MemoryView(obj, flags)`` makes: a NULL format is ``'B'``, or ``'Ns'`` (opaque
-items) when ``itemsize`` is N > 1; an answer without shape and format is ``len``
-bytes, whatever ``itemsize`` and ``ndim`` say; one without shape but with a
-format is a scalar (``ndim`` 0) or ``len // itemsize`` items (``ndim`` 1); NULL
-strides are C strides. The elements are placed where that reading puts them.
+``MemoryView(obj, flags)`` makes, which is the builtin memoryview's: a NULL
+format is ``'B'``, or ``'Ns'`` (opaque items) when ``itemsize`` is N > 1; the
+answer to a request without ``ND`` whose format reads ``'B'`` is ``len`` bytes,
+whatever ``itemsize``, ``ndim`` and ``shape`` say (NumPy: ndim 0); ``ndim`` 0 is
+a scalar; a NULL shape with ``ndim`` 1 is ``len // itemsize`` items; NULL strides
+are C strides. The elements are placed where that reading puts them.
 
 Invariants:
 - Building a picture reads no element data. It reads only the pointers of
@@ -42,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from . import _capi
+from .flags import wants_shape
 from .layout import Layout
 from .managed import BufferInfo
 
@@ -88,24 +90,23 @@ ASCII = Glyphs("|", ".", "...")
 
 def answer_fields(info: BufferInfo) -> list[tuple[str, str]]:
     """The ``Py_buffer`` fields of ``info`` as the exporter filled them (``NULL`` for NULL)."""
-    shown = [(name, getattr(info, name)) for name in (*_ANSWER_FIELDS, "readonly")]
-    return [(name, "NULL" if value is None else repr(value)) for name, value in shown]
+    return [(name, _null(getattr(info, name))) for name in (*_ANSWER_FIELDS, "readonly")]
 
 
-def reading(info: BufferInfo) -> tuple[Layout, str, list[str]]:
-    """How a consumer reads ``info`` (``MemoryView(obj, flags)``'s layout and format),
-    and why, where the reading is not the fields themselves.
+def reading(info: BufferInfo, flags: int) -> tuple[Layout, str, list[str]]:
+    """How a consumer reads ``info``, the answer to ``flags`` (``MemoryView(obj, flags)``'s
+    layout and format), and why, where the reading is not the fields themselves.
 
     ``ValueError`` when the answer cannot be read: no shape and ``ndim`` above 1,
     or fields no layout has (negative sizes).
     """
     notes: list[str] = []
-    text = info.format if info.format is not None else "B"
-    if info.format is None and info.shape is None:
-        if (info.itemsize, info.ndim) != (1, 1):
+    text = "B" if info.format is None else info.format
+    if not wants_shape(flags) and text == "B":
+        if (info.itemsize, info.ndim, info.shape) not in ((1, 1, None), (1, 1, (info.len,))):
             notes.append(
-                f"format and shape NULL: the memory is {info.len} bytes "
-                f"(itemsize {info.itemsize} and ndim {info.ndim} do not apply)"
+                f"no ND requested: the memory is {info.len} bytes (itemsize "
+                f"{info.itemsize}, ndim {info.ndim} and shape {_null(info.shape)} do not apply)"
             )
         return Layout(1, (info.len,)), "B", notes
     if info.format is None:
@@ -114,9 +115,9 @@ def reading(info: BufferInfo) -> tuple[Layout, str, list[str]]:
             notes.append(f"format NULL with itemsize {info.itemsize}: opaque items ({text!r})")
         else:
             notes.append("format NULL: unsigned bytes ('B')")
+    if info.ndim == 0:
+        return Layout(info.itemsize, ()), text, notes
     if info.shape is None:
-        if info.ndim == 0:
-            return Layout(info.itemsize, ()), text, notes
         if info.ndim > 1:
             raise ValueError(f"ndim {info.ndim} without a shape cannot be read")
         notes.append(f"shape NULL: {info.len} // {info.itemsize} items in one dimension")
@@ -124,6 +125,10 @@ def reading(info: BufferInfo) -> tuple[Layout, str, list[str]]:
     if info.strides is None:
         notes.append("strides NULL: C strides")
     return Layout(info.itemsize, info.shape, info.strides, info.suboffsets), text, notes
+
+
+def _null(value: object) -> str:
+    return "NULL" if value is None else repr(value)
 
 
 # --- the picture -----------------------------------------------------------------------
@@ -191,15 +196,16 @@ class Picture:
 
 def build_picture(
     info: BufferInfo,
+    flags: int,
     description: str = "",
     *,
     max_elements: int = 1024,
     max_bytes: int = 512,
 ) -> Picture:
-    """The picture of the buffer ``info`` describes; the buffer must be held."""
+    """The picture of ``info``, the answer to the request ``flags``; the buffer must be held."""
     notes: list[str] = []
     try:
-        layout, fmt, notes = reading(info)
+        layout, fmt, notes = reading(info, flags)
     except (ValueError, TypeError) as error:
         return Picture(description, answer_fields(info), None, info.format or "B",
                        [f"not drawn: {error}"], [], 0, 0, max_elements, max_bytes)  # fmt: skip
