@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -435,3 +436,17 @@ def test_the_survey_counts_bufferkits_own_exporters_and_they_pass() -> None:
     status, out = run("check")
     assert status == cli.EXIT_OK
     assert any(line.startswith("ctypes c_int * 6 ") and "✗" in line for line in out.splitlines())
+
+
+def test_the_readme_shows_what_show_prints() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```text\n$ bufferkit show ", 1)[1].split("```", 1)[0]
+    command, *shown = block.splitlines()
+    expr = command.strip().removeprefix('"').removesuffix('"')
+    status, out = run("show", expr, "--color", "never")
+    assert status == cli.EXIT_OK
+
+    def address_free(lines: list[str]) -> list[str]:
+        return [re.sub(r"0x[0-9a-f]+", "0x…", line) for line in lines]
+
+    assert address_free(out.splitlines()) == address_free(shown)
