@@ -331,7 +331,9 @@ class _ManagedBufferFields(ctypes.Structure):
 _HEAD = object.__basicsize__  # sizeof(PyObject), whatever the build adds to it
 _VAR_HEAD = _HEAD + ctypes.sizeof(_ssize_t)  # PyObject_VAR_HEAD: PyObject and ob_size
 _MV_FLAGS_OFFSET = _VAR_HEAD + _MemoryViewFields.flags.offset
+_MV_MBUF_OFFSET = _VAR_HEAD + _MemoryViewFields.mbuf.offset
 _MV_BUF_OFFSET = _VAR_HEAD + _MemoryViewFields.view.offset + Py_buffer.buf.offset
+_MASTER_OBJ_OFFSET = _HEAD + _ManagedBufferFields.master.offset + Py_buffer.obj.offset
 _MV_RELEASED, _MV_C, _MV_FORTRAN, _MV_SCALAR, _MV_PIL = 0x1, 0x2, 0x4, 0x8, 0x10
 _MV_LAYOUT_BITS = _MV_C | _MV_FORTRAN | _MV_PIL
 
@@ -448,6 +450,17 @@ def _probe_managed_buffer_layout() -> bool:
     return _probe_owner_write()
 
 
+def _write_owner(mv: memoryview, owner: object) -> None:
+    """Make ``owner`` the ``master.obj`` of ``mv``'s managed buffer (a new reference).
+
+    Precondition: ``mv`` came from ``PyMemoryView_FromBuffer`` (its ``master.obj`` is
+    NULL) and the layouts were verified (or are being probed, on such a view).
+    """
+    _IncRef(owner)
+    mbuf = ctypes.c_void_p.from_address(id(mv) + _MV_MBUF_OFFSET).value or 0
+    ctypes.c_void_p.from_address(mbuf + _MASTER_OBJ_OFFSET).value = id(owner)
+
+
 class _Token:
     __slots__ = ("__weakref__",)
 
@@ -468,8 +481,7 @@ def _probe_owner_write() -> bool:
         mv.release()
         return False
     owner = (token,)
-    _IncRef(owner)
-    fields.master.obj = id(owner)
+    _write_owner(mv, owner)
     seen = any(referent is owner for referent in gc.get_referents(mbuf))
     del owner, token, mbuf, fields
     alive_while_held = watch() is not None
@@ -538,8 +550,7 @@ class _Window:
 def _owned(mv: memoryview, owner: object) -> memoryview:
     """``mv``'s layout in a memoryview whose managed buffer owns ``owner``."""
     if _CAN_OWN:
-        _IncRef(owner)
-        _mbuf_fields(_mv_fields(mv).mbuf).master.obj = id(owner)
+        _write_owner(mv, owner)
         return mv
     return memoryview(_Window(mv, owner))
 

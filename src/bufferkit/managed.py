@@ -25,7 +25,6 @@ Invariants (the seed thread's ``PyManagedBufferObject``, which CPython implement
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import gc
 import sys
@@ -49,8 +48,6 @@ __all__ = [
     "record_export",
     "request",
     "settle_export",
-    "shield",
-    "unshield",
 ]
 
 _FULL_RO = int(BufferFlags.FULL_RO)
@@ -81,7 +78,7 @@ def request(obj: object, flags: int = _FULL_RO) -> memoryview:
     """One getbuffer on ``obj`` for ``flags``, held by the builtin memoryview returned."""
     exporter = _Reexport(obj) if type(obj) is memoryview else obj
     view: memoryview = memoryview(exporter) if flags == _FULL_RO else _from_flags(exporter, flags)  # type: ignore[arg-type]
-    if _SHIELDING:
+    if _LEDGER.shielding:
         _shield_behind(view)
     return view
 
@@ -109,66 +106,94 @@ def owner_of(view: memoryview) -> object:
 # quietly instead of raising into CPython's release). An export whose memoryview dies
 # unreleased (a direct ``__buffer__`` call dropped) is settled by the ledger too.
 
-_ledger: dict[int, tuple[int, weakref.ref[Any], weakref.ref[memoryview]]] = {}
+class _Ledger:
+    """The exports of Python exporters, and the shielded memoryviews of 3.12.0-3.12.6.
 
-
-def record_export(view: memoryview, exporter: Any) -> None:
-    """Remember that ``exporter`` returned ``view``: ``exporter._drop_export(id(view))``
-    is called once, by ``settle_export`` or when ``view`` dies unsettled."""
-    key = id(view)
-    watch = weakref.ref(view, functools.partial(_export_died, key))
-    _ledger[key] = (id(exporter), weakref.ref(exporter), watch)
-    shield(view)
-
-
-def settle_export(view: object, exporter: Any) -> None:
-    """``exporter.__release_buffer__(view)``'s check, then ``_drop_export``.
-
-    ``TypeError`` for a non-memoryview, ``ValueError`` for a memoryview ``exporter``
-    did not export or that was settled already (CPython's wrapper's words).
+    Its callbacks (weak-reference deaths, collections) use only its own attributes
+    and builtins: they may run at interpreter exit, after module globals are gone.
     """
-    if not isinstance(view, memoryview):
-        raise TypeError("expected a memoryview object")
-    key = id(view)
-    entry = _ledger.get(key)
-    if entry is None and key in _settled_by_collector:
-        _settled_by_collector.discard(key)  # the collector took it first (a dying cycle)
-        return
-    if entry is None or entry[0] != id(exporter) or entry[2]() is not view:
-        raise ValueError("memoryview's buffer is not this object")
-    del _ledger[key]
-    unshield(view)
-    _drop(exporter, key)
 
+    def __init__(self, shielding: bool) -> None:
+        self.exports: dict[int, tuple[int, weakref.ref[Any], weakref.ref[memoryview]]] = {}
+        self.collecting = False
+        self.settled_by_collector: set[int] = set()
+        self.shielding = shielding
+        self.shielded: dict[int, memoryview] = {}
+        self.watches: dict[int, weakref.ref[memoryview]] = {}
+        self.refcount = sys.getrefcount
+        self.partial = functools.partial
+        self.weakref = weakref.ref
 
-def _export_died(key: int, _: object) -> None:
-    entry = _ledger.pop(key, None)
-    if entry is None:
-        return
-    if _collecting:  # garbage in this collection: its release may still come
-        _settled_by_collector.add(key)
-    exporter = entry[1]()
-    if exporter is not None:
-        _drop(exporter, key)
+    # exports
 
+    def record(self, view: memoryview, exporter: Any) -> None:
+        key = id(view)
+        watch = self.weakref(view, self.partial(self.died, key))
+        self.exports[key] = (id(exporter), self.weakref(exporter), watch)
+        self.shield(view)
 
-_collecting = False
-_settled_by_collector: set[int] = set()
+    def settle(self, view: object, exporter: Any) -> None:
+        if not isinstance(view, memoryview):
+            raise TypeError("expected a memoryview object")
+        key = id(view)
+        entry = self.exports.get(key)
+        if entry is None and key in self.settled_by_collector:
+            self.settled_by_collector.discard(key)  # the collector took it first
+            return
+        if entry is None or entry[0] != id(exporter) or entry[2]() is not view:
+            raise ValueError("memoryview's buffer is not this object")
+        del self.exports[key]
+        self.unshield(view)
+        self.drop(exporter, key)
 
+    def died(self, key: int, _: object) -> None:
+        entry = self.exports.pop(key, None)
+        if entry is None:
+            return
+        if self.collecting:  # garbage in this collection: its release may still come
+            self.settled_by_collector.add(key)
+        exporter = entry[1]()
+        if exporter is not None:
+            self.drop(exporter, key)
 
-def _watch_collections(phase: str, info: dict[str, int]) -> None:
-    global _collecting
-    _collecting = phase == "start"
-    if not _collecting:
-        _settled_by_collector.clear()
+    @staticmethod
+    def drop(exporter: Any, key: int) -> None:
+        try:  # (no contextlib: this may run after module globals are gone)  # noqa: SIM105
+            exporter._drop_export(key)
+        except AttributeError:  # the collector cleared the exporter (a dying cycle)
+            pass
 
+    def watch_collections(self, phase: str, info: dict[str, int]) -> None:
+        self.collecting = phase == "start"
+        if not self.collecting:
+            self.settled_by_collector.clear()
+            if self.shielding:
+                self.let_go_of_unused()
 
-gc.callbacks.append(_watch_collections)
+    # shields (3.12.0 to 3.12.6)
 
+    def shield(self, view: memoryview) -> None:
+        if self.shielding:
+            self.shielded[id(view)] = view
 
-def _drop(exporter: Any, key: int) -> None:
-    with contextlib.suppress(AttributeError):  # the collector cleared the exporter
-        exporter._drop_export(key)
+    def unshield(self, view: memoryview) -> None:
+        if self.shielding and self.shielded.get(id(view)) is view:
+            del self.shielded[id(view)]
+
+    def shield_until(self, view: memoryview, holder: memoryview) -> None:
+        key = id(view)
+        self.shielded[key] = view
+        self.watches[key] = self.weakref(holder, self.partial(self.let_go, key))
+
+    def let_go(self, key: int, _: object) -> None:
+        self.shielded.pop(key, None)
+        self.watches.pop(key, None)
+
+    def let_go_of_unused(self) -> None:
+        """Drop shielded memoryviews nothing else references (3: the dict's, the loop
+        variable's and the argument's references)."""
+        for key in [key for key, view in self.shielded.items() if self.refcount(view) <= 3]:
+            self.let_go(key, None)
 
 
 # --- CPython 3.12.0 to 3.12.6 -------------------------------------------------------
@@ -178,28 +203,30 @@ def _drop(exporter: Any, key: int) -> None:
 # cycle holds a memoryview of a PEP 688 exporter and the memoryview that exporter's
 # ``__buffer__`` returned is cleared first. There, the memoryviews bufferkit returns
 # from ``__buffer__`` and the ones a PEP 688 exporter returned to ``request`` are
-# *shielded*: referenced from this module while they may be exported, so the collector
+# *shielded*: referenced from the ledger while they may be exported, so the collector
 # never counts them as garbage. A returned one is let go by ``__release_buffer__``,
 # one behind a request when the request's memoryview dies, and any left (a direct
 # ``__buffer__`` call never released) after a collection finds nothing else holding
 # it. The cost: a cycle that runs through a shielded memoryview back to its own
 # objects waits for that (a leak only if it never comes); never a crash.
 
-_SHIELDING = sys.version_info < (3, 12, 7)
-_shielded: dict[int, memoryview] = {}
-_watches: dict[int, weakref.ref[memoryview]] = {}
+_LEDGER = _Ledger(shielding=sys.version_info < (3, 12, 7))
+gc.callbacks.append(_LEDGER.watch_collections)
 
 
-def shield(view: memoryview) -> None:
-    """Keep ``view`` out of the collector's reach while it may be exported."""
-    if _SHIELDING:
-        _shielded[id(view)] = view
+def record_export(view: memoryview, exporter: Any) -> None:
+    """Remember that ``exporter`` returned ``view``: ``exporter._drop_export(id(view))``
+    is called once, by ``settle_export`` or when ``view`` dies unsettled."""
+    _LEDGER.record(view, exporter)
 
 
-def unshield(view: memoryview) -> None:
-    """Let go of ``view`` (its export was released)."""
-    if _SHIELDING and _shielded.get(id(view)) is view:
-        del _shielded[id(view)]
+def settle_export(view: object, exporter: Any) -> None:
+    """``exporter.__release_buffer__(view)``'s check, then ``_drop_export``.
+
+    ``TypeError`` for a non-memoryview, ``ValueError`` for a memoryview ``exporter``
+    did not export or that was settled already (CPython's wrapper's words).
+    """
+    _LEDGER.settle(view, exporter)
 
 
 def _shield_behind(view: memoryview) -> None:
@@ -209,25 +236,7 @@ def _shield_behind(view: memoryview) -> None:
         return
     for referent in gc.get_referents(view.obj):
         if type(referent) is memoryview:
-            key = id(referent)
-            _shielded[key] = referent
-            _watches[key] = weakref.ref(view, functools.partial(_let_go, key))
-
-
-def _let_go(key: int, _: object) -> None:
-    _shielded.pop(key, None)
-    _watches.pop(key, None)
-
-
-def _let_go_of_unused(phase: str, info: dict[str, int]) -> None:
-    """After a collection: drop shielded memoryviews nothing else references."""
-    if phase == "stop":
-        for key in [key for key in _shielded if sys.getrefcount(_shielded[key]) <= 2]:
-            _let_go(key, None)  # 2: the dict's reference and getrefcount's argument
-
-
-if _SHIELDING:
-    gc.callbacks.append(_let_go_of_unused)
+            _LEDGER.shield_until(referent, view)
 
 
 class ExporterError(BufferError):

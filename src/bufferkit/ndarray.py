@@ -426,6 +426,7 @@ class _Base:
     owner: object  # keeps the memory alive: a _capi.Memory or a Lease
     obj: object = None
     exports: int = 0
+    template: memoryview | None = None
 
     def layout(self) -> Layout:
         """The layout relative to ``buf`` (missing shape or strides reconstructed)."""
@@ -449,20 +450,26 @@ class _Base:
         flags |= ND_PIL if self.suboffsets is not None else 0
         return flags | (_ND_C if c_ok else 0) | (ND_FORTRAN if f_ok else 0)
 
-    def view(self, readonly: bool) -> memoryview:
-        """A builtin memoryview of exactly these fields that keeps the memory alive."""
-        shape = self.shape if self.ndim != 0 else ()
-        return _capi.memoryview_over(
-            self.buf or _capi.EMPTY_ADDRESS,
-            itemsize=self.itemsize,
-            fmt=self.fmt or "B",
-            shape=shape,
-            strides=self.strides,
-            suboffsets=self.suboffsets,
-            readonly=readonly,
-            keepalive=self.owner,
-            length=self.length,
-        )
+    def view(self) -> memoryview:
+        """A new builtin memoryview of exactly these fields that keeps the memory alive.
+
+        Each is a sibling of one template made on first use (``add_suboffsets``,
+        the one change of a base after construction, drops it).
+        """
+        template = self.template
+        if template is None:
+            template = self.template = _capi.memoryview_over(
+                self.buf or _capi.EMPTY_ADDRESS,
+                itemsize=self.itemsize,
+                fmt=self.fmt or "B",
+                shape=self.shape if self.ndim != 0 else (),
+                strides=self.strides,
+                suboffsets=self.suboffsets,
+                readonly=self.readonly,
+                keepalive=self.owner,
+                length=self.length,
+            )
+        return memoryview(template)
 
 
 def _consumer_base(info: BufferInfo, owner: object, flags: int) -> _Base:
@@ -646,7 +653,7 @@ def _check_request(base: _Base, flags: int, contiguity: tuple[bool, bool]) -> No
 
 def _exported_view(base: _Base, indirect: bool, contiguity: tuple[bool, bool]) -> memoryview:
     """The memoryview handed to CPython, its own getbuffer flags set to ours."""
-    view = base.view(base.readonly)
+    view = base.view()
     empty = view.nbytes == 0
     _capi.set_memoryview_flags(
         view,
@@ -909,6 +916,7 @@ class NDArray:
             raise TypeError("cannot add suboffsets to array without strides")
         base.suboffsets = (-1,) * base.ndim
         base.flags &= ~(_ND_C | ND_FORTRAN)
+        base.template = None
 
     # -- values ---------------------------------------------------------------------
 
@@ -943,7 +951,7 @@ class NDArray:
             raise TypeError(
                 f"memoryview_from_buffer: format is limited to {ND_MAX_NDIM} characters"
             )
-        return base.view(base.readonly)
+        return base.view()
 
     def __hash__(self) -> int:
         base = self._head

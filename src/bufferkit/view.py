@@ -869,7 +869,12 @@ def _is_plain_slice(part: object) -> bool:
     """A slice whose start, stop and step are each an ``int`` or None."""
     if type(part) is not slice:
         return False
-    return all(bound is None or type(bound) is int for bound in (part.start, part.stop, part.step))
+    start, stop, step = part.start, part.stop, part.step
+    return (
+        (start is None or type(start) is int)
+        and (stop is None or type(stop) is int)
+        and (step is None or type(step) is int)
+    )
 
 
 def _not_an_exporter(value: object) -> TypeError:
@@ -891,7 +896,10 @@ def _plain_key(key: Any) -> Any:
     if kind is int or key is Ellipsis:
         return key
     if kind is tuple:
-        return tuple(map(_plain_entry, key))
+        for entry in key:
+            if type(entry) is not int and not _is_plain_slice(entry):
+                return tuple(map(_plain_entry, key))
+        return key
     return _plain_entry(key)
 
 
