@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import subprocess
 import sys
@@ -17,6 +16,8 @@ import pytest
 
 from bufferkit import BufferFlags, __version__, cli
 from bufferkit.cli import SurveyEntry
+
+from children import python, python_text, without_site_noise
 
 
 def run(*argv: str) -> tuple[int, str]:
@@ -57,12 +58,7 @@ def test_bad_input_is_one_line_and_status_2(
 
 
 def test_module_entry_point_has_no_traceback_for_bad_expression() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "bufferkit", "inspect", "nope("],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = bufferkit("inspect", "nope(")
     assert proc.returncode == 2
     assert proc.stderr.startswith("bufferkit: error: invalid expression")
     assert "Traceback" not in proc.stderr
@@ -171,16 +167,7 @@ def test_check_expression_with_violations_exits_1() -> None:
 
 def bufferkit(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """``python -m bufferkit ARGV`` in a child interpreter (stdout and stderr captured)."""
-    return subprocess.run(
-        [sys.executable, "-m", "bufferkit", *argv],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        errors="strict",
-        env={**os.environ, **(env or {})},
-        timeout=120,
-        check=False,
-    )
+    return python_text(["-m", "bufferkit", *argv], env=env)
 
 
 def _assert_one_line_error(child: subprocess.CompletedProcess[str], status: int) -> None:
@@ -208,9 +195,9 @@ def test_a_closed_pipe_ends_the_command_quietly(argv: list[str]) -> None:
     )
     assert child.stdout is not None and child.stderr is not None
     child.stdout.close()  # the reader is gone before the first write: EPIPE guaranteed
-    stderr = child.stderr.read().decode()
+    stderr = without_site_noise(child.stderr.read())
     status = child.wait(timeout=120)
-    assert (status, stderr) == (cli.EXIT_OUTPUT_CLOSED, "")
+    assert (status, stderr) == (cli.EXIT_OUTPUT_CLOSED, b"")
 
 
 @pytest.mark.parametrize(
@@ -224,13 +211,7 @@ def test_a_closed_pipe_ends_the_command_quietly(argv: list[str]) -> None:
     ],
 )
 def test_output_that_cannot_encode_the_symbols_falls_back_to_ascii(argv: list[str]) -> None:
-    child = subprocess.run(
-        [sys.executable, "-m", "bufferkit", *argv],
-        capture_output=True,
-        env={**os.environ, "PYTHONIOENCODING": "cp1252"},
-        timeout=120,
-        check=False,
-    )
+    child = python(["-m", "bufferkit", *argv], env={"PYTHONIOENCODING": "cp1252"})
     assert child.returncode in (0, 1), child.stderr
     assert child.stderr == b""
     text = child.stdout.decode("cp1252")

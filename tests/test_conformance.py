@@ -7,7 +7,6 @@ import array
 import ctypes
 import json
 import mmap
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -33,6 +32,7 @@ from bufferkit.conformance import (
 from bufferkit.flags import BufferFlags, describe, wants_c_contiguous, wants_strides
 from cexporters.build import BuildUnavailable, build
 
+from children import python_text
 from exporters import CountingExporter, FailingExporter
 
 
@@ -141,9 +141,7 @@ def _check_in_child(cexp: Any, script: str) -> Any:
         spec.loader.exec_module(m)
     """
     code = textwrap.dedent(prelude) + textwrap.dedent(script)
-    child = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
-    )
+    child = python_text(["-c", code])
     assert child.returncode == 0, f"the child died ({child.returncode}):\n{child.stderr}"
     assert child.stderr == ""
     return json.loads(child.stdout.splitlines()[-1])
