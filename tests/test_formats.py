@@ -195,7 +195,11 @@ def normalize(value: Any) -> Any:
         ("<n", 1),
         ("i:name", 1),
         ("T", 0),
-        ("<P", 1),
+        ("X{i", 3),
+        ("X", 0),
+        ("&", 1),
+        ("&&", 2),
+        ("Zi", 0),
         ("<i" + (">O" if LITTLE else "<O"), 3),
     ],
 )
@@ -204,8 +208,12 @@ def test_malformed_formats_name_format_and_position(text: str, position: int) ->
         Format(text)
 
 
-@pytest.mark.parametrize("text", ["g", "<g", "Zg", "T{i:a:Zg:b:}", "&i", "2t", "X{}"])
-def test_refused_formats(text: str) -> None:
+SWAPPED = ">" if LITTLE else "<"
+
+
+@pytest.mark.parametrize("text", [f"{SWAPPED}g", f"{SWAPPED}Zg", f"T{{i:a:{SWAPPED}g:b:}}"])
+def test_long_double_in_the_other_byte_order_is_refused(text: str) -> None:
+    """No long double format is byte-swapped (ctypes and NumPy refuse to make one)."""
     with pytest.raises(NotImplementedError, match=re.escape(repr(text))):
         Format(text)
 
@@ -280,9 +288,15 @@ def test_complex_and_strings() -> None:
 
 def test_named_count_is_one_subarray_field() -> None:
     (field,) = Format("3i:a:").fields
-    assert field.shape == (3,)
+    assert field.shape == (3,) and field.repeat == 1
     assert Format("<3i:a:").unpack(struct.pack("<3i", 1, 2, 3)) == [[1, 2, 3]]
-    assert len(Format("3i").fields) == 3
+
+
+def test_unnamed_count_is_one_field_of_separate_values() -> None:
+    (field,) = Format("<3i").fields
+    assert (field.shape, field.repeat, field.nbytes, field.elements) == ((), 3, 12, 3)
+    assert Format("<3i").unpack(struct.pack("<3i", 1, 2, 3)) == [(1, 2, 3)]
+    assert Format("<3i").nvalues == 3 and Format("0i").fields == ()
 
 
 def test_objects_unpack_and_are_readonly() -> None:
@@ -306,8 +320,22 @@ def test_objects_unpack_and_are_readonly() -> None:
         ("bB", [(1, 2), (1, 2, 3)], struct.error),
         ("bB", [(1, 2), 5], TypeError),
         ("(2)b", [[1, 2], [1]], struct.error),
-        ("Zd", [1j, "x"], ValueError),
+        ("Zd", [1j, "x"], TypeError),
+        ("Zd", [1j, "1+2j"], TypeError),
         ("Zd", [1j, None], TypeError),
+        ("Zf", [1j, "1"], TypeError),
+        ("w", ["a", "xyz"], TypeError),
+        ("w", ["a", ""], TypeError),
+        ("3w", ["abc", "abcd"], TypeError),
+        ("2u", ["ab", b"ab"], TypeError),
+        ("u", ["a", "\U0001f600"], TypeError),
+        ("g", [1.5, "x"], struct.error),
+        ("Zg", [1.5, "1j"], TypeError),
+        ("3t", [7, 8], struct.error),
+        ("3t", [7, -1], struct.error),
+        ("9t", [1, 1.5], struct.error),
+        ("<P", [1, -1], struct.error),
+        ("&<i", [1, 2**64], struct.error),
     ],
 )
 def test_pack_errors_name_bad_value(text: str, items: list[Any], error: type[Exception]) -> None:

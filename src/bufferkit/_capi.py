@@ -48,6 +48,8 @@ from typing import Any, NamedTuple
 
 __all__ = [
     "EMPTY_ADDRESS",
+    "LONG_DOUBLE_ALIGNMENT",
+    "LONG_DOUBLE_SIZE",
     "MAX_NDIM",
     "POINTER_SIZE",
     "SSIZE_MAX",
@@ -64,6 +66,8 @@ __all__ = [
     "memoryview_from_memory",
     "memoryview_over",
     "object_at",
+    "long_doubles_from",
+    "long_doubles_to",
     "read_pointer",
     "refcount",
     "set_memoryview_flags",
@@ -282,6 +286,23 @@ def byte_window(address: int, size: int) -> Any:
 def write_bytes(address: int, data: bytes) -> None:
     """Copy the bytes of ``data`` to ``address``."""
     ctypes.memmove(address, data, len(data))
+
+
+LONG_DOUBLE_SIZE = ctypes.sizeof(ctypes.c_longdouble)
+LONG_DOUBLE_ALIGNMENT = ctypes.alignment(ctypes.c_longdouble)
+
+
+def long_doubles_from(data: bytes) -> list[float]:
+    """The C ``long double`` values packed in ``data``, as floats (precision beyond a
+    double is lost)."""
+    from_bytes = ctypes.c_longdouble.from_buffer_copy
+    starts = range(0, len(data), LONG_DOUBLE_SIZE)
+    return [from_bytes(data, start).value for start in starts]
+
+
+def long_doubles_to(values: Sequence[float]) -> bytes:
+    r"""``values`` packed as C ``long double``\ s."""
+    return b"".join(map(bytes, map(ctypes.c_longdouble, values)))
 
 
 _EMPTY = ctypes.create_string_buffer(1)

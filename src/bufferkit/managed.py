@@ -190,9 +190,10 @@ class _Ledger:
         self.watches.pop(key, None)
 
     def let_go_of_unused(self) -> None:
-        """Drop shielded memoryviews nothing else references (3: the dict's, the loop
-        variable's and the argument's references)."""
-        for key in [key for key, view in self.shielded.items() if self.refcount(view) <= 3]:
+        """Drop shielded memoryviews nothing else references (2: the dict's reference
+        and the argument's)."""
+        shielded, refcount = self.shielded, self.refcount
+        for key in [key for key in shielded if refcount(shielded[key]) <= 2]:
             self.let_go(key, None)
 
 
