@@ -130,21 +130,26 @@ def test_obj_pointing_elsewhere_is_a_warning_naming_the_object(cexp: Any) -> Non
     assert sorted(f.request for f in report.findings) == sorted(served)
 
 
-def _check_in_child(cexp: Any, script: str) -> Any:
-    """Run ``script`` in a child interpreter with ``bkexporters`` loaded as ``m`` and
-    ``check_exporter`` imported; return the JSON it prints last (a crash fails one test)."""
-    prelude = f"""
-        import gc, importlib.util, json, sys
-        from bufferkit import check_exporter
-        spec = importlib.util.spec_from_file_location("bkexporters", {cexp.__file__!r})
-        m = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(m)
-    """
-    code = textwrap.dedent(prelude) + textwrap.dedent(script)
+def _json_from_child(script: str, prelude: str = "") -> Any:
+    """Run ``script`` in a child interpreter with ``check_exporter`` imported; return the
+    JSON it prints last (a crash fails one test)."""
+    head = "import gc, json, sys\nfrom bufferkit import check_exporter\n"
+    code = head + textwrap.dedent(prelude) + textwrap.dedent(script)
     child = python_text(["-c", code])
     assert child.returncode == 0, f"the child died ({child.returncode}):\n{child.stderr}"
     assert child.stderr == ""
     return json.loads(child.stdout.splitlines()[-1])
+
+
+def _check_in_child(cexp: Any, script: str) -> Any:
+    """``_json_from_child`` with ``bkexporters`` loaded as ``m``."""
+    prelude = f"""
+        import importlib.util
+        spec = importlib.util.spec_from_file_location("bkexporters", {cexp.__file__!r})
+        m = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(m)
+    """
+    return _json_from_child(script, prelude)
 
 
 def test_a_forgotten_incref_is_reported_and_survived_with_a_factory(cexp: Any) -> None:
@@ -505,6 +510,25 @@ def test_a_format_that_cannot_be_parsed_for_any_reason_is_a_warning(
     report = check_exporter(array.array("d", [1.0]))
     assert report.passed and report.rules() == {"format-unparseable"}
     assert "MemoryError: no memory for 'd'" in report.warnings[0].message
+
+
+def test_a_field_of_a_hundred_million_items_costs_what_its_format_text_costs() -> None:
+    pytest.importorskip("numpy")
+    result = _json_from_child(
+        """
+        import time, tracemalloc
+        import numpy
+        exporter = numpy.zeros(0, dtype=[("a", "<f8", (10**8,))])
+        tracemalloc.start()
+        start = time.perf_counter()
+        report = check_exporter(exporter)
+        seconds = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1]
+        print(json.dumps({"rules": sorted(report.rules()), "passed": report.passed,
+                          "fast": seconds < 10, "small": peak < 10_000_000}))
+        """
+    )
+    assert result == {"rules": [], "passed": True, "fast": True, "small": True}
 
 
 def test_a_judge_that_fails_on_an_answer_leaves_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
