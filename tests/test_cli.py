@@ -188,15 +188,15 @@ def _assert_one_line_error(child: subprocess.CompletedProcess[str], status: int)
     ],
 )
 def test_a_closed_pipe_ends_the_command_quietly(argv: list[str]) -> None:
-    child = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-m", "bufferkit", *argv],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-    )
-    assert child.stdout is not None and child.stderr is not None
-    child.stdout.close()  # the reader is gone before the first write: EPIPE guaranteed
-    stderr = without_site_noise(child.stderr.read())
-    status = child.wait(timeout=120)
+    ) as child:
+        assert child.stdout is not None and child.stderr is not None
+        child.stdout.close()  # the reader is gone before the first write: EPIPE guaranteed
+        stderr = without_site_noise(child.stderr.read())
+        status = child.wait(timeout=120)
     assert (status, stderr) == (cli.EXIT_OUTPUT_CLOSED, b"")
 
 

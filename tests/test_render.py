@@ -352,3 +352,14 @@ def test_the_svg_marks_buf_and_row_offsets(tmp_path: Path) -> None:
     assert origins == ["buf", "*0", "*1", "*2"]
     arrows = [p for p in root.iter(f"{SVG}path") if p.get("class") == "arrow"]
     assert len(arrows) == 3
+
+
+def test_blocks_behind_pointers_outside_the_window_still_say_where_they_come_from() -> None:
+    exporter = NDArray(list(range(200)), shape=[100, 2], format="B", flags=tb.ND_PIL)
+    with acquire(exporter, F.FULL_RO) as info:
+        picture = render.build_picture(info, F.FULL_RO)
+    buffer, *pointed = picture.blocks
+    assert buffer.origin == "buf" and buffer.hi - buffer.lo == 512  # 64 of 100 pointers
+    assert len(pointed) > 64
+    assert all(b.origin.startswith("*") and b.title.startswith("block at pointer") for b in pointed)
+    assert picture.drawn + picture.not_drawn == 200

@@ -315,9 +315,9 @@ class _Placer:
             return
         self.pointer_slots.add((base, position))
         label = "*" + _index_text(prefix)
-        cell = Cell(position, _capi.POINTER_SIZE, label, ordinal, pointer_to=target)
-        if self._put(self._block(base, "", ""), cell):
-            self._block(target, f"block at pointer {label[1:]}", label)
+        self._block(target, f"block at pointer {label[1:]}", label)
+        self._put(self._block(base, "", ""), Cell(position, _capi.POINTER_SIZE, label, ordinal,
+                                                  pointer_to=target))  # fmt: skip
 
     def _block(self, address: int, title: str, origin: str) -> Block:
         block = self.blocks.get(address)
