@@ -431,3 +431,14 @@ def test_the_readme_shows_what_show_prints() -> None:
         return [re.sub(r"0x[0-9a-f]+", "0x…", line) for line in lines]
 
     assert address_free(out.splitlines()) == address_free(shown)
+
+
+def test_a_failure_while_drawing_is_not_reported_as_a_refusal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug in the drawing")
+
+    monkeypatch.setattr(cli.render, "build_picture", broken)
+    with pytest.raises(RuntimeError, match="a bug in the drawing"):
+        run("show", "bytearray(4)")

@@ -376,26 +376,35 @@ def describe_info(info: BufferInfo, flags: int) -> list[str]:
     return lines + _reading_lines(info, flags)
 
 
+class _Refused(Exception):
+    """The exporter refused the request: ``error`` is what it raised."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(f"refused, {type(error).__name__}: {error}")
+        self.error = error
+
+
 @contextlib.contextmanager
-def _acquired(expr: str, obj: object, flags: int) -> Iterator[BufferInfo | BaseException]:
-    """The answer of one request, or the exception that refused it; ``NotAnExporter``
-    when ``obj`` exports nothing at all."""
+def _request(expr: str, obj: object, flags: int) -> Iterator[BufferInfo]:
+    """``acquire(obj, flags)``; ``NotAnExporter`` when ``obj`` exports nothing at all,
+    ``_Refused`` when it refuses this request. The body's own exceptions pass."""
     from .conformance import not_an_exporter
 
     reason = not_an_exporter(obj)
-    if reason is None:
+    if reason is not None:
+        raise NotAnExporter(f"{expr!r} is not an exporter: {reason}")
+    with contextlib.ExitStack() as held:
         try:
-            with acquire(obj, flags) as info:
-                yield info
-                return
+            info = held.enter_context(acquire(obj, flags))
         except Exception as exc:
             refusal = getattr(exc, "original", exc)
             reason = not_an_exporter(obj, type(refusal).__name__)
             if reason is None:
-                yield exc
-                return
-            reason += f" ({type(refusal).__name__}: {refusal})"
-    raise NotAnExporter(f"{expr!r} is not an exporter: {reason}")
+                raise _Refused(exc) from None
+            raise NotAnExporter(
+                f"{expr!r} is not an exporter: {reason} ({type(refusal).__name__}: {refusal})"
+            ) from None
+        yield info
 
 
 def run_inspect(expr: str, flags_text: str, out: TextIO) -> int:
@@ -403,11 +412,12 @@ def run_inspect(expr: str, flags_text: str, out: TextIO) -> int:
     flags = parse_flags(flags_text)
     obj = evaluate(expr)
     header = f"request {describe(flags)} of {expr}"
-    with _acquired(expr, obj, flags) as answer:
-        if isinstance(answer, BaseException):
-            print(f"{header}: refused, {type(answer).__name__}: {answer}", file=out)
-            return EXIT_VIOLATION
-        lines = describe_info(answer, flags)
+    try:
+        with _request(expr, obj, flags) as info:
+            lines = describe_info(info, flags)
+    except _Refused as refused:
+        print(f"{header}: {refused}", file=out)
+        return EXIT_VIOLATION
     print(f"{header}: served", file=out)
     for line in lines:
         print("  " + line, file=out)
@@ -464,15 +474,13 @@ def run_show(expr: str, flags_text: str, svg: str | None, color: str, out: TextI
     flags = parse_flags(flags_text)
     with _output_file(svg) as file:
         obj = evaluate(expr)
-        with _acquired(expr, obj, flags) as answer:
-            if isinstance(answer, BaseException):
-                print(
-                    f"request {describe(flags)} of {expr}: refused, "
-                    f"{type(answer).__name__}: {answer}",
-                    file=out,
-                )
-                return EXIT_VIOLATION
-            picture = render.build_picture(answer, flags, f"{expr}: request {describe(flags)}")
+        header = f"request {describe(flags)} of {expr}"
+        try:
+            with _request(expr, obj, flags) as info:
+                picture = render.build_picture(info, flags, f"{expr}: request {describe(flags)}")
+        except _Refused as refused:
+            print(f"{header}: {refused}", file=out)
+            return EXIT_VIOLATION
         out.write(render.to_text(picture, color=_use_color(color, out), glyphs=_glyphs(out)))
         if file is not None:
             file.seek(0)
