@@ -123,7 +123,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from . import _capi
 from .flags import (
@@ -779,13 +779,11 @@ def check_exporter(obj_or_factory: object, *, requests: Iterable[int] | None = N
     asked = tuple(
         BufferFlags(request(flags)) for flags in (ALL_REQUESTS if requests is None else requests)
     )
+    factory = cast("Callable[[], object]", obj_or_factory) if is_factory(obj_or_factory) else None
     made: list[object] = []  # every object made stays alive until the check is done
-    supply: Callable[[], object]
-    factory = obj_or_factory if is_factory(obj_or_factory) else None
-    supply = obj_or_factory if factory is not None else (lambda: obj_or_factory)  # type: ignore[assignment]
 
     def fresh() -> object:
-        made.append(supply())
+        made.append(obj_or_factory if factory is None else factory())
         return made[-1]
 
     report = Report(_describe(fresh(), factory))
@@ -807,7 +805,6 @@ def check_exporter(obj_or_factory: object, *, requests: Iterable[int] | None = N
         report.results.append(outcome)
         report.findings += findings
         report.findings += _judge_outcome(outcome, full)
-    made.clear()
     return report
 
 
