@@ -106,6 +106,7 @@ def owner_of(view: memoryview) -> object:
 # quietly instead of raising into CPython's release). An export whose memoryview dies
 # unreleased (a direct ``__buffer__`` call dropped) is settled by the ledger too.
 
+
 class _Ledger:
     """The exports of Python exporters, and the shielded memoryviews of 3.12.0-3.12.6.
 
