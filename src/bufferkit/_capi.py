@@ -60,6 +60,7 @@ __all__ = [
     "byte_window",
     "check_ssize",
     "from_contiguous",
+    "keep_forever",
     "master_info",
     "memmove",
     "memoryview_address",
@@ -282,6 +283,14 @@ def refcount(holder: list[object]) -> int:
     the bytecode that loaded ``x``. Counts include the list's own reference.
     """
     return sys.getrefcount(holder[0])
+
+
+def keep_forever(holder: list[object], count: int) -> None:
+    """Take ``count`` references to ``holder[0]`` that are never dropped (an unmatched
+    ``Py_IncRef``): what the checker gives back to an object a broken exporter's
+    release took a reference from, so it lives for good instead of being freed."""
+    for _ in range(count):
+        _IncRef(holder[0])
 
 
 def read_pointer(address: int) -> int:

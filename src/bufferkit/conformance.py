@@ -411,8 +411,7 @@ def _keep_alive(holder: list[object], stolen: int) -> None:
     lives for good (a leak, never a freed object that is still in use). Only an
     unmatched ``Py_IncRef`` can do this; ``_capi`` owns it.
     """
-    for _ in range(stolen):
-        _capi._IncRef(holder[0])
+    _capi.keep_forever(holder, stolen)
 
 
 def _judge_exporter_references(holder: list[object], before: int, flags: int) -> list[Finding]:

@@ -36,7 +36,8 @@ from types import TracebackType
 from typing import Any
 
 from . import _capi
-from .flags import BufferFlags
+from .flags import BufferFlags, describe
+from .flags import request as valid_flags
 
 __all__ = [
     "BufferInfo",
@@ -44,6 +45,7 @@ __all__ = [
     "ManagedBuffer",
     "acquire",
     "exporter_of",
+    "held_request",
     "owner_of",
     "record_export",
     "request",
@@ -76,7 +78,15 @@ class _Reexport:
 
 
 def request(obj: object, flags: int = _FULL_RO) -> memoryview:
-    """One getbuffer on ``obj`` for ``flags``, held by the builtin memoryview returned."""
+    """One getbuffer on ``obj`` for ``flags``, held by the builtin memoryview returned.
+
+    ``flags`` is validated as the builtin validates request flags (``flags.request``).
+    """
+    return held_request(obj, flags if flags is _FULL_RO else valid_flags(flags))
+
+
+def held_request(obj: object, flags: int) -> memoryview:
+    """``request`` for flags already validated (an ``int`` in C ``int`` range)."""
     exporter = _Reexport(obj) if type(obj) is memoryview else obj
     view: memoryview = memoryview(exporter) if flags == _FULL_RO else _from_flags(exporter, flags)  # type: ignore[arg-type]
     if _LEDGER.shielding:
@@ -328,7 +338,7 @@ class BufferInfo:
 
 def _exporter_error(obj: object, flags: int, error: Exception) -> ExporterError:
     name = type(obj).__name__
-    text = f"{name} refused request {BufferFlags(flags)!r}: {type(error).__name__}: {error}"
+    text = f"{name} refused request {describe(flags)}: {type(error).__name__}: {error}"
     return ExporterError(text, error)
 
 
@@ -338,8 +348,9 @@ class ManagedBuffer:
     __slots__ = ("__weakref__", "_info", "_view", "flags")
 
     def __init__(self, obj: object, flags: int = BufferFlags.FULL_RO) -> None:
+        flags = valid_flags(flags)
         try:
-            self._view: memoryview | None = request(obj, flags)
+            self._view: memoryview | None = held_request(obj, flags)
         except BufferError:
             raise
         except Exception as error:
@@ -408,6 +419,7 @@ def acquire(obj: object, flags: int) -> Iterator[BufferInfo]:
 
     The fields are exactly as the exporter filled them (NULL stays ``None``).
     """
+    flags = valid_flags(flags)
     try:
         raw = _capi.RawBuffer(obj, flags)
     except BufferError:

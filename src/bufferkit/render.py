@@ -46,6 +46,7 @@ from . import _capi
 from .flags import wants_shape
 from .layout import Layout
 from .managed import BufferInfo
+from .view import read_answer
 
 __all__ = [
     "ASCII",
@@ -95,36 +96,54 @@ def answer_fields(info: BufferInfo) -> list[tuple[str, str]]:
 
 def reading(info: BufferInfo, flags: int) -> tuple[Layout, str, list[str]]:
     """How a consumer reads ``info``, the answer to ``flags`` (``MemoryView(obj, flags)``'s
-    layout and format), and why, where the reading is not the fields themselves.
+    layout and format: ``view.read_answer``), and why, where the reading is not the
+    fields themselves.
 
     ``ValueError`` when the answer cannot be read: no shape and ``ndim`` above 1,
     or fields no layout has (negative sizes).
     """
-    notes: list[str] = []
-    text = "B" if info.format is None else info.format
-    if not wants_shape(flags) and text == "B":
-        if (info.itemsize, info.ndim, info.shape) not in ((1, 1, None), (1, 1, (info.len,))):
-            notes.append(
+    layout, text = read_answer(
+        info.format,
+        info.itemsize,
+        info.len,
+        info.ndim,
+        info.shape,
+        info.strides,
+        info.suboffsets,
+        flags,
+    )
+    return layout, text, _reading_notes(info, flags, layout, text)
+
+
+def _reading_notes(info: BufferInfo, flags: int, layout: Layout, text: str) -> list[str]:
+    """Why ``layout`` and ``text`` differ from the fields of ``info``."""
+    if not wants_shape(flags):
+        if (
+            text == "B"
+            and layout.shape == (info.len,)
+            and (info.itemsize, info.ndim, info.shape) not in ((1, 1, None), (1, 1, (info.len,)))
+        ):
+            return [
                 f"no ND requested: the memory is {info.len} bytes (itemsize "
                 f"{info.itemsize}, ndim {info.ndim} and shape {_null(info.shape)} do not apply)"
-            )
-        return Layout(1, (info.len,)), "B", notes
+            ]
+        if text != "B" and layout.shape != (info.shape or ()):
+            return [
+                f"no ND requested, a format given: {info.len} bytes read as "
+                f"{layout.shape[0]} items of {text!r}"
+            ]
+        return []
+    notes: list[str] = []
     if info.format is None:
         if info.itemsize != 1:
-            text = f"{info.itemsize}s"
             notes.append(f"format NULL with itemsize {info.itemsize}: opaque items ({text!r})")
         else:
             notes.append("format NULL: unsigned bytes ('B')")
-    if info.ndim == 0:
-        return Layout(info.itemsize, ()), text, notes
-    if info.shape is None:
-        if info.ndim > 1:
-            raise ValueError(f"ndim {info.ndim} without a shape cannot be read")
+    if info.ndim and info.shape is None:
         notes.append(f"shape NULL: {info.len} // {info.itemsize} items in one dimension")
-        return Layout(info.itemsize, (info.len // max(info.itemsize, 1),)), text, notes
-    if info.strides is None:
+    elif info.ndim and info.strides is None:
         notes.append("strides NULL: C strides")
-    return Layout(info.itemsize, info.shape, info.strides, info.suboffsets), text, notes
+    return notes
 
 
 def _null(value: object) -> str:

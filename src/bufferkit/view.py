@@ -56,18 +56,19 @@ from typing import Any
 
 from . import _capi, engine
 from .flags import BufferFlags, refusal
+from .flags import request as valid_flags
 from .formats import Format
 from .layout import Layout, equivalent_shapes
 from .managed import (
     exporter_of,
+    held_request,
     owner_of,
     record_export,
-    request,
     settle_export,
     sweep_exports,
 )
 
-__all__ = ["MemoryView"]
+__all__ = ["MemoryView", "read_answer"]
 
 _RELEASED = "operation forbidden on released memoryview object"
 _DIFFERENT_STRUCTURES = "memoryview assignment: lvalue and rvalue have different structures"
@@ -82,6 +83,8 @@ _REFUSALS = {  # the builtin memoryview's words for each rule of flags.refusal
     "format": "memoryview: cannot cast to unsigned bytes if the format flag is present",
 }
 _new_object = object.__new__
+_ND = int(BufferFlags.ND)
+_DEFAULT_REQUEST = BufferFlags.FULL_RO
 _NO_ITEMS = ()  # subscripting it with a slice runs the builtin's checks of the slice
 _MAX_SLICINGS = 16  # slicing keys a view remembers
 _ITER_CHUNK = 256  # items an iterator unpacks at a time (formats the builtin cannot read)
@@ -124,31 +127,64 @@ def _parse_format(text: str, itemsize: int) -> Format | None:
     return fmt if fmt.itemsize == itemsize else None
 
 
-def _answer(pin: memoryview, flags: int) -> tuple[Layout, str]:
-    """The layout (relative to the exporter's ``buf``) and format text of an answer,
-    from the builtin memoryview ``pin`` that holds it.
+def read_answer(
+    fmt: str | None,
+    itemsize: int,
+    nbytes: int,
+    ndim: int,
+    shape: tuple[int, ...] | None,
+    strides: tuple[int, ...] | None,
+    suboffsets: tuple[int, ...] | None,
+    flags: int,
+) -> tuple[Layout, str]:
+    """The layout (relative to ``buf``) and format text a consumer reads from the
+    fields of an answer to ``flags`` (NULL fields are None): ``MemoryView``'s rule.
 
-    The builtin reads a NULL format as ``'B'`` and fills in a missing shape and
-    strides. An answer to a request without ``ND`` has no shape: it is its ``len``
-    bytes, whatever ``itemsize`` and ``ndim`` say (NumPy: ndim 0). Where the
-    exporter gave a format anyway, its items are kept: with the shape it gave, if
-    that describes ``len`` bytes (ctypes), else as ``len // itemsize`` items, else
-    as bytes -- never an element the answer does not cover. Items whose format is
-    unknown (NULL with an itemsize above 1) are opaque bytes.
+    An answer to a request without ``ND`` has no shape: it is its ``len`` bytes,
+    whatever ``itemsize`` and ``ndim`` say (NumPy: ndim 0). Where the exporter gave a
+    format anyway, its items are kept: with the shape it gave, if that describes
+    ``len`` bytes (ctypes), else as ``len // itemsize`` items, else as bytes -- never
+    an element the answer does not cover. Items of a NULL format with an itemsize
+    above 1 are opaque bytes (``'8s'``). ``ValueError`` for ``ndim`` above 1 without
+    a shape (no layout says where those elements are).
     """
-    text, itemsize, nbytes = pin.format, pin.itemsize, pin.nbytes
-    shape, strides = pin.shape or (), pin.strides or ()
-    if not flags & BufferFlags.ND:
+    text = "B" if fmt is None else fmt
+    if not flags & _ND:
         if text != "B":
-            layout = Layout(itemsize, shape, strides, pin.suboffsets or None)
-            if layout.nbytes == nbytes:
-                return layout, text
+            given = (
+                Layout(itemsize, shape or (), strides, suboffsets) if shape or not ndim else None
+            )
+            if given is not None and given.nbytes == nbytes:
+                return given, text
             if itemsize and nbytes % itemsize == 0:
                 return Layout(itemsize, (nbytes // itemsize,)), text
         return Layout(1, (nbytes,)), "B"
-    if text == "B" and itemsize != 1:
+    if fmt is None and itemsize != 1:
         text = f"{itemsize}s"
-    return Layout(itemsize, shape, strides, pin.suboffsets or None), text
+    if ndim == 0:
+        return Layout(itemsize, ()), text
+    if shape is None:
+        if ndim > 1:
+            raise ValueError(f"ndim {ndim} without a shape cannot be read")
+        shape = (nbytes // max(itemsize, 1),)
+    return Layout(itemsize, shape, strides, suboffsets), text
+
+
+def _answer(pin: memoryview, flags: int) -> tuple[Layout, str]:
+    """``read_answer`` of the answer the builtin memoryview ``pin`` holds (it reads a
+    NULL format as ``'B'``, so ``'B'`` with an itemsize above 1 was NULL)."""
+    text, itemsize = pin.format, pin.itemsize
+    fmt = None if text == "B" and itemsize != 1 else text
+    return read_answer(
+        fmt,
+        itemsize,
+        pin.nbytes,
+        pin.ndim,
+        pin.shape,
+        pin.strides,
+        pin.suboffsets or None,
+        flags,
+    )
 
 
 def _released_error() -> ValueError:
@@ -202,7 +238,8 @@ class MemoryView:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         raise TypeError("type 'MemoryView' is not an acceptable base type")  # as the builtin
 
-    def __init__(self, obj: object, flags: int = BufferFlags.FULL_RO) -> None:
+    def __init__(self, object: object, flags: int = BufferFlags.FULL_RO) -> None:
+        obj = object  # (the builtin's keyword: MemoryView(object=...))
         try:
             self._pin  # noqa: B018
         except AttributeError:
@@ -210,12 +247,14 @@ class MemoryView:
         else:  # __init__ called again: its helpers and exports belong to the first request
             raise TypeError("MemoryView is already initialized")
         self._pin = None  # released until adopted
+        if flags is not _DEFAULT_REQUEST:
+            flags = valid_flags(flags)  # as the builtin validates them
         if type(obj) is MemoryView:  # (isinstance would trust a forged __class__)
             obj._held()
             obj._check_request(flags)
             self._adopt(obj._held(), obj._base, obj._layout, obj._format, obj._text, obj._readonly)
             return
-        pin = request(obj, flags)
+        pin = held_request(obj, flags)
         try:
             layout, text = _answer(pin, flags)
             base = _capi.memoryview_address(pin)
