@@ -111,7 +111,13 @@ def gather(base: int, layout: Layout, order: str = "C") -> bytes:
             return _capi.string_at(base + simple.offset, nbytes)
         if simple.itemsize == 1 and _stepping_pays(simple):
             out, address = _capi.new_bytes(nbytes)
-            _gather_stepped(base, simple, _capi.byte_window(address, nbytes))
+            target = _capi.memoryview_over(
+                address, itemsize=1, fmt="B", shape=(nbytes,), readonly=False
+            )
+            try:
+                _gather_stepped(base, simple, target)
+            finally:
+                target.release()
             return out
     if nbytes < 2:  # one 1-byte element behind a pointer: no fresh bytes object that small
         view = builtin_view(base, layout, _OPAQUE)
@@ -165,9 +171,10 @@ def _stepping_pays(simple: Layout) -> bool:
     return outer * min(shape[-2:]) * _MIN_RUN <= simple.nbytes
 
 
-def _gather_stepped(base: int, simple: Layout, out: Any) -> None:
-    """C-order gather of a simplified 1-byte layout into the byte window ``out``, by
-    stepped slicing of the layout's extent (one row, or column, at a time)."""
+def _gather_stepped(base: int, simple: Layout, out: memoryview) -> None:
+    """C-order gather of a simplified 1-byte layout into ``out`` (a writable 1-D ``'B'``
+    builtin memoryview: its slice assignments, steps too, copy in C), by stepped
+    slicing of the layout's extent (one row, or column, at a time)."""
     lo, hi = simple.extent()
     shape, strides = simple.shape, simple.strides
     origin = simple.offset - lo

@@ -77,7 +77,7 @@ from typing import Any, Literal
 from . import _capi
 from .flags import BufferFlags
 
-__all__ = ["MAX_DEPTH", "NATIVE_ORDER", "OBJECT_SLOT", "Field", "Format"]
+__all__ = ["BUILTIN_TEXTS", "MAX_DEPTH", "NATIVE_ORDER", "OBJECT_SLOT", "Field", "Format"]
 
 NATIVE_ORDER = "<" if sys.byteorder == "little" else ">"
 MAX_DEPTH = 64  # records and pointer targets nested deeper are refused
@@ -142,6 +142,8 @@ def _struct_reads_complex() -> bool:
 
 
 _NATIVE_SINGLE = frozenset(filter(_builtin_casts_to, [*"cbB?hHiIlLqQnNefdP", "Zf", "Zd"]))
+BUILTIN_TEXTS = _NATIVE_SINGLE | {"@" + code for code in _NATIVE_SINGLE}
+"""The format texts this interpreter's memoryview reads values of."""
 # struct codes an array reads with the same item size (then swaps: the other byte order)
 _SWAPPED_ARRAYS = frozenset(
     code for code in "hHiIqQfd" if array.array(code).itemsize == struct.calcsize("<" + code)
