@@ -42,15 +42,12 @@ Invariants:
 from __future__ import annotations
 
 import collections.abc
-import dataclasses
 import itertools
 import operator
 import struct
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Final, SupportsIndex, cast
 
 from . import _capi, engine
 from .flags import (
@@ -63,6 +60,10 @@ from .flags import (
 from .formats import Format
 from .layout import Layout, c_strides, equivalent_shapes, f_strides
 from .managed import BufferInfo, record_export, request, settle_export
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 __all__ = [
     "ND_FORTRAN",
@@ -120,9 +121,9 @@ _IMMUTABLE: Final = "structure of re-exporting object is immutable"
 # --- C argument conversions -------------------------------------------------------
 
 
-def _index(value: object) -> int:
+def _index(value: Any) -> int:
     """``operator.index``: the ``TypeError`` for a non-integer comes from it."""
-    return operator.index(cast(SupportsIndex, value))
+    return operator.index(value)
 
 
 def c_int(value: object) -> int:
@@ -183,7 +184,8 @@ def _ssize_elements(values: Sequence[Any], name: str) -> tuple[int, ...]:
 def _builtin_slice_index_message() -> str:
     """What this interpreter's ``PySlice_Unpack`` says of a bad index (3.15 drops "or None")."""
     try:
-        memoryview(b"")[: cast(Any, 0.5)]
+        half: Any = 0.5
+        memoryview(b"")[:half]
     except TypeError as error:
         return str(error)
     return "slice indices must be integers or None or have an __index__ method"  # pragma: no cover
@@ -273,16 +275,22 @@ def buffer_is_contiguous(
 # --- items: struct formats, packed in bulk ---------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
 class _Codec:
     """How items of one struct format are packed: ``nmemb`` values per item; ``prefix``
     and ``body`` when ``prefix + body * n`` packs ``n`` items (no alignment between)."""
 
-    text: str | bytes
-    packer: struct.Struct
-    nmemb: int
-    prefix: str
-    body: str | None
+    __slots__ = ("body", "nmemb", "packer", "prefix", "text")
+
+    def __init__(
+        self, text: str | bytes, packer: struct.Struct, nmemb: int, prefix: str, body: str | None
+    ) -> None:
+        self.text, self.packer, self.nmemb, self.prefix, self.body = (
+            text,
+            packer,
+            nmemb,
+            prefix,
+            body,
+        )
 
 
 @lru_cache(maxsize=512)
@@ -400,33 +408,59 @@ def _stripped(pin: memoryview, flags: int) -> BufferInfo:
     from the builtin memoryview holding it."""
     info = BufferInfo.of_memoryview(pin)
     shaped = wants_shape(flags)
-    return dataclasses.replace(
-        info,
+    return info.replace(
         format=info.format if wants_format(flags) else None,
         shape=info.shape if shaped else None,
         strides=info.strides if wants_strides(flags) else None,
     )
 
 
-@dataclass(eq=False, slots=True)
 class _Base:
-    """One ``Py_buffer`` an NDArray exports (C's ``ndbuf_t``): ``None`` fields are NULL."""
+    """One ``Py_buffer`` an NDArray exports (C's ``ndbuf_t``): ``None`` fields are NULL.
 
-    buf: int
-    length: int
-    itemsize: int
-    readonly: bool
-    fmt: str | None
-    ndim: int
-    shape: tuple[int, ...] | None
-    strides: tuple[int, ...] | None
-    suboffsets: tuple[int, ...] | None
-    flags: int
-    offset: int
-    owner: object  # keeps the memory alive: a _capi.Memory or a Lease
-    obj: object = None
-    exports: int = 0
-    template: memoryview | None = None
+    ``owner`` keeps the memory alive: a ``_capi.Memory`` or a ``Lease``."""
+
+    __slots__ = (
+        "buf",
+        "exports",
+        "flags",
+        "fmt",
+        "itemsize",
+        "length",
+        "ndim",
+        "obj",
+        "offset",
+        "owner",
+        "readonly",
+        "shape",
+        "strides",
+        "suboffsets",
+        "template",
+    )
+
+    def __init__(
+        self,
+        *,
+        buf: int,
+        length: int,
+        itemsize: int,
+        readonly: bool,
+        fmt: str | None,
+        ndim: int,
+        shape: tuple[int, ...] | None,
+        strides: tuple[int, ...] | None,
+        suboffsets: tuple[int, ...] | None,
+        flags: int,
+        offset: int,
+        owner: object,
+        obj: object = None,
+    ) -> None:
+        self.buf, self.length, self.itemsize, self.readonly = buf, length, itemsize, readonly
+        self.fmt, self.ndim, self.shape, self.strides = fmt, ndim, shape, strides
+        self.suboffsets, self.flags, self.offset, self.owner = suboffsets, flags, offset, owner
+        self.obj = obj
+        self.exports = 0
+        self.template: memoryview | None = None
 
     def layout(self) -> Layout:
         """The layout relative to ``buf`` (missing shape or strides reconstructed)."""
