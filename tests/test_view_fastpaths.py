@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 
 from bufferkit import BufferFlags, MemoryView
 
-from layouts import NATIVE_FORMATS, Spec, examples, specs
+from layouts import NATIVE_FORMATS, Spec, examples, specs, testbuffer
 from view_oracles import outcome
 
 EXAMPLES = examples(120)
+ND_WRITABLE = testbuffer.ND_WRITABLE
 F = BufferFlags
 REQUESTS = [F.FULL_RO, F.RECORDS_RO, F.STRIDES, F.ND, F.SIMPLE, F.C_CONTIGUOUS, F.FULL]
 
@@ -97,3 +98,65 @@ def test_a_cached_cast_still_refuses_what_a_new_one_refuses() -> None:
     view.release()
     with pytest.raises(ValueError):
         view.cast("B", (2, 4))
+
+
+class _Relay:
+    """An exporter in Python: its buffers take ``MemoryView``'s general path."""
+
+    def __init__(self, source: Any) -> None:
+        self.source = source
+
+    def __buffer__(self, flags: int) -> memoryview:
+        return memoryview(self.source)
+
+    def __release_buffer__(self, view: memoryview) -> None:
+        view.release()
+
+
+@EXAMPLES
+@given(specs(max_ndim=2), st.data())
+def test_slice_assignment_in_c_equals_the_general_path(spec: Spec, data: st.DataObject) -> None:
+    fast, general = spec.make(ND_WRITABLE), spec.make(ND_WRITABLE)
+    target = data.draw(st.sampled_from(["whole", "sub-view"]))
+    views = [MemoryView(fast), MemoryView(general)]
+    if target == "sub-view":
+        views = [view[...] for view in views]
+    length = views[0].shape[0] if views[0].ndim else 1
+    key = slice(
+        data.draw(st.none() | st.integers(-length - 1, length + 1)),
+        data.draw(st.none() | st.integers(-length - 1, length + 1)),
+        data.draw(st.none() | st.sampled_from([1, 2, -1, -3])),
+    )
+    kind = data.draw(st.sampled_from(["bytes", "bytearray", "memoryview", "MemoryView"]))
+    source = _source(data, spec, views[1], key, kind)
+
+    def assign(view: Any, value: Any) -> Any:
+        view[key] = value
+        return view.tobytes()
+
+    in_c = outcome(lambda view: assign(view, source), views[0])
+    relayed = outcome(lambda view: assign(view, _Relay(source)), views[1])
+    assert in_c == relayed, (kind, key)
+    assert memoryview(fast).tobytes() == memoryview(general).tobytes()
+
+
+def _source(data: st.DataObject, spec: Spec, view: MemoryView, key: slice, kind: str) -> Any:
+    """A source of ``kind``: mostly the selection's own items reversed (so that the
+    assignment succeeds and changes bytes), sometimes another array (so that it fails)."""
+    try:
+        selection = view[key]
+        raw = selection.tobytes()[::-1]
+        shape = selection.shape
+    except (TypeError, ValueError, NotImplementedError):
+        raw, shape = b"", None
+    if shape is None or data.draw(st.integers(0, 3)) == 0:
+        other = data.draw(specs(formats=(spec.format, "B", "<i"), max_ndim=2)).make()
+        raw, shape, text = memoryview(other).tobytes(), memoryview(other).shape, other.format
+    else:
+        text = spec.format
+    if kind in ("bytes", "bytearray"):
+        return bytes(raw) if kind == "bytes" else bytearray(raw)
+    items = MemoryView(raw).cast(text, list(shape)) if raw else MemoryView(raw)
+    if kind == "memoryview":
+        return memoryview(items)
+    return items

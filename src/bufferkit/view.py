@@ -801,8 +801,11 @@ class MemoryView:
             raise TypeError("cannot modify read-only memory")
         if key is Ellipsis and not self._ndim:
             key = ()  # the builtin's rule: v[...] = x stores the item of a 0-d view
-        elif type(key) is slice and not _is_exporter(value):
-            raise _not_an_exporter(value)  # the builtin asks before it reads the slice
+        elif type(key) is slice:
+            if type(value) in _C_SOURCES and self._assign_in_c(key, value):
+                return
+            if not _is_exporter(value):
+                raise _not_an_exporter(value)  # the builtin asks before it reads the slice
         key = _plain_key(key)  # the only place a key's __index__ runs
         selection = self._layout.resolve(key)
         pin = self._held()  # the key's __index__ may have released the view
@@ -810,6 +813,36 @@ class MemoryView:
             self._store(key, selection, value)
         finally:
             del pin
+
+    def _assign_in_c(self, key: slice, value: Any) -> bool:
+        """``self[key] = value`` by the builtin memoryview of this very view (the pin of a
+        whole view, else the exact view), for a slice of ints and a ``bytes``,
+        ``bytearray``, builtin memoryview or ``MemoryView`` (no user code runs, and the
+        copy holds the GIL throughout). False, with nothing written, where the builtin
+        refuses: the general path then judges (2-D, formats it compares differently,
+        released views, errors).
+
+        Precondition: the caller checked that the view is not released.
+        """
+        if not _is_plain_slice(key):
+            return False
+        target: memoryview | None = None
+        source: Any = None
+        try:
+            target = self._builtin_twin()
+            source = value._builtin_twin() if type(value) is MemoryView else value
+            target[key] = source
+        except (ValueError, TypeError, NotImplementedError):
+            return False
+        finally:
+            target = source = None  # (a traceback must not hold them)
+        return True
+
+    def _builtin_twin(self) -> memoryview:
+        """The builtin memoryview of this very view: its pin if it is the pin's whole
+        answer, else its exact view (``ValueError`` once released)."""
+        pin = self._held()
+        return pin if self._whole else self._exact_view()
 
     def _store(self, key: Any, selection: Any, value: Any) -> None:
         """``__setitem__`` after the key (precondition: the caller holds the pin)."""
@@ -1081,6 +1114,9 @@ class MemoryView:
     def _drop_export(self, key: int) -> None:
         """One export released, or dropped unreleased (``managed``'s ledger calls it)."""
         self._exports -= 1
+
+
+_C_SOURCES = frozenset({bytes, bytearray, memoryview, MemoryView})  # (no user code in them)
 
 
 def _answer_flags(pin: memoryview) -> tuple[bool, bool, bool, tuple[int, ...] | None]:
