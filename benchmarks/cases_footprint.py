@@ -15,7 +15,7 @@ from run import Case, Measured, Row, Timed
 from bufferkit import MemoryView
 
 IMPORT_LIMIT_MS = 12.0
-STDLIB_FLOOR = "import enum, ctypes, struct, functools, collections, operator, itertools, math"
+STDLIB_FLOOR = "import ctypes, struct, functools, collections, operator, itertools, math"
 
 
 def _startup_seconds(code: str) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import pickle
 
 import pytest
 from hypothesis import given
@@ -179,3 +180,14 @@ def test_request_validates_as_the_builtin_does(value: object) -> None:
 
 def test_request_keeps_the_value_as_a_plain_int() -> None:
     assert type(request(F.FULL_RO)) is int and request(True) == 1
+
+
+def test_the_plain_constants_are_the_members_of_buffer_flags() -> None:
+    from bufferkit import flags
+
+    assert list(flags.NAMES) == list(BufferFlags.__members__)
+    for name in flags.NAMES:
+        value = getattr(flags, name)
+        assert type(value) is int and value == BufferFlags[name] == inspect.BufferFlags[name]
+    assert BufferFlags.__module__ == "bufferkit.flags"
+    assert pickle.loads(pickle.dumps(BufferFlags.FULL_RO)) is BufferFlags.FULL_RO

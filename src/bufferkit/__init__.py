@@ -1,14 +1,13 @@
 """bufferkit: the complete PEP 3118 buffer system in pure Python.
 
-The checker (``check_exporter``, ``Finding``, ``Report``) and the reference exporter
-(``NDArray``) load on first use, so ``import bufferkit`` costs only the view and
-what it stands on; ``bufferkit.testbuffer``, ``render`` and ``cli`` are imported
-by name.
+The checker (``check_exporter``, ``Finding``, ``Report``), the reference exporter
+(``NDArray``) and ``BufferFlags`` (an ``enum.IntFlag``) load on first use, so
+``import bufferkit`` costs only the view and what it stands on;
+``bufferkit.testbuffer``, ``render`` and ``cli`` are imported by name.
 """
 
 from __future__ import annotations
 
-from .flags import BufferFlags
 from .formats import Field, Format
 from .layout import Layout, Selection
 from .managed import BufferInfo, ManagedBuffer, acquire
@@ -17,6 +16,7 @@ from .view import MemoryView
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .conformance import Finding, Report, check_exporter
+    from .flags import BufferFlags
     from .ndarray import NDArray
 
 __version__ = "0.1.0"
@@ -39,6 +39,7 @@ __all__ = [
 ]
 
 _ON_FIRST_USE = {
+    "BufferFlags": "flags",
     "Finding": "conformance",
     "Report": "conformance",
     "check_exporter": "conformance",

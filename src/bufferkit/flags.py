@@ -17,14 +17,33 @@ Invariants:
 
 from __future__ import annotations
 
-import enum
 import operator
 
 __all__ = [
+    "ANY_CONTIGUOUS",
+    "CONTIG",
+    "CONTIG_RO",
+    "C_CONTIGUOUS",
+    "FORMAT",
+    "FULL",
+    "FULL_RO",
+    "F_CONTIGUOUS",
+    "INDIRECT",
     "INT_MAX",
     "INT_MIN",
     "MODIFIER_SETS",
+    "ND",
+    "NAMES",
+    "READ",
+    "RECORDS",
+    "RECORDS_RO",
+    "SIMPLE",
+    "STRIDED",
+    "STRIDED_RO",
+    "STRIDES",
     "STRUCTURE_REQUESTS",
+    "WRITABLE",
+    "WRITE",
     "BufferFlags",
     "describe",
     "refusal",
@@ -39,41 +58,67 @@ __all__ = [
     "wants_writable",
 ]
 
+# The PyBUF_* values, as plain ints: the predicates run on every request, and
+# IntFlag's own operators cost microseconds. ``BufferFlags``, the same names as an
+# ``enum.IntFlag``, is made on first use (importing ``enum`` costs 1.5 ms).
+SIMPLE = 0x0
+WRITABLE = 0x1
+FORMAT = 0x4
+ND = 0x8
+STRIDES = 0x10 | ND
+C_CONTIGUOUS = 0x20 | STRIDES
+F_CONTIGUOUS = 0x40 | STRIDES
+ANY_CONTIGUOUS = 0x80 | STRIDES
+INDIRECT = 0x100 | STRIDES
+CONTIG = ND | WRITABLE
+CONTIG_RO = ND
+STRIDED = STRIDES | WRITABLE
+STRIDED_RO = STRIDES
+RECORDS = STRIDES | WRITABLE | FORMAT
+RECORDS_RO = STRIDES | FORMAT
+FULL = INDIRECT | WRITABLE | FORMAT
+FULL_RO = INDIRECT | FORMAT
+READ = 0x100
+WRITE = 0x200
 
-class BufferFlags(enum.IntFlag):
-    """The PyBUF_* request flags (equal to ``inspect.BufferFlags``)."""
+NAMES = (
+    "SIMPLE",
+    "WRITABLE",
+    "FORMAT",
+    "ND",
+    "STRIDES",
+    "C_CONTIGUOUS",
+    "F_CONTIGUOUS",
+    "ANY_CONTIGUOUS",
+    "INDIRECT",
+    "CONTIG",
+    "CONTIG_RO",
+    "STRIDED",
+    "STRIDED_RO",
+    "RECORDS",
+    "RECORDS_RO",
+    "FULL",
+    "FULL_RO",
+    "READ",
+    "WRITE",
+)
+"""The names of the flags above, in the C API's order (``BufferFlags``'s members)."""
 
-    SIMPLE = 0x0
-    WRITABLE = 0x1
-    FORMAT = 0x4
-    ND = 0x8
-    STRIDES = 0x10 | ND
-    C_CONTIGUOUS = 0x20 | STRIDES
-    F_CONTIGUOUS = 0x40 | STRIDES
-    ANY_CONTIGUOUS = 0x80 | STRIDES
-    INDIRECT = 0x100 | STRIDES
-    CONTIG = ND | WRITABLE
-    CONTIG_RO = ND
-    STRIDED = STRIDES | WRITABLE
-    STRIDED_RO = STRIDES
-    RECORDS = STRIDES | WRITABLE | FORMAT
-    RECORDS_RO = STRIDES | FORMAT
-    FULL = INDIRECT | WRITABLE | FORMAT
-    FULL_RO = INDIRECT | FORMAT
-    READ = 0x100
-    WRITE = 0x200
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._flag_enum import MODIFIER_SETS, STRUCTURE_REQUESTS, BufferFlags
+
+_MADE_ON_FIRST_USE = frozenset({"BufferFlags", "STRUCTURE_REQUESTS", "MODIFIER_SETS"})
 
 
-# The patterns as plain ints: the predicates run on every request, and IntFlag's
-# own operators cost microseconds.
-_WRITABLE = int(BufferFlags.WRITABLE)
-_FORMAT = int(BufferFlags.FORMAT)
-_ND = int(BufferFlags.ND)
-_STRIDES = int(BufferFlags.STRIDES)
-_INDIRECT = int(BufferFlags.INDIRECT)
-_C_CONTIGUOUS = int(BufferFlags.C_CONTIGUOUS)
-_F_CONTIGUOUS = int(BufferFlags.F_CONTIGUOUS)
-_ANY_CONTIGUOUS = int(BufferFlags.ANY_CONTIGUOUS)
+def __getattr__(name: str) -> object:
+    if name not in _MADE_ON_FIRST_USE:
+        raise AttributeError(f"module 'bufferkit.flags' has no attribute {name!r}")
+    from . import _flag_enum
+
+    value: object = getattr(_flag_enum, name)
+    globals()[name] = value
+    return value
 
 
 INT_MAX = 2**31 - 1
@@ -101,29 +146,24 @@ def request(value: object) -> int:
     return int(flags)
 
 
-STRUCTURE_REQUESTS: tuple[BufferFlags, ...] = (
-    BufferFlags.SIMPLE,
-    BufferFlags.ND,
-    BufferFlags.STRIDES,
-    BufferFlags.C_CONTIGUOUS,
-    BufferFlags.F_CONTIGUOUS,
-    BufferFlags.ANY_CONTIGUOUS,
-    BufferFlags.INDIRECT,
+# describe()'s parts: the structure requests, the most specific first, and modifiers
+_STRUCTURES = (
+    (INDIRECT, "INDIRECT"),
+    (ANY_CONTIGUOUS, "ANY_CONTIGUOUS"),
+    (F_CONTIGUOUS, "F_CONTIGUOUS"),
+    (C_CONTIGUOUS, "C_CONTIGUOUS"),
+    (STRIDES, "STRIDES"),
+    (ND, "ND"),
 )
-"""What an answer describes (SIMPLE, ND, STRIDES, INDIRECT) or which memory it may be
-(the contiguity requests): the C API defines every request as one of these with one
-of ``MODIFIER_SETS``."""
-MODIFIER_SETS: tuple[BufferFlags, ...] = (
-    BufferFlags.SIMPLE,
-    BufferFlags.WRITABLE,
-    BufferFlags.FORMAT,
-    BufferFlags.WRITABLE | BufferFlags.FORMAT,
-)
-"""What any structure request may add: nothing, ``WRITABLE``, ``FORMAT``, or both."""
+_MODIFIERS = ((WRITABLE, "WRITABLE"), (FORMAT, "FORMAT"))
 
 _COMPOUND_NAMES = {  # CONTIG_RO and STRIDED_RO are ND and STRIDES themselves
-    int(BufferFlags[name]): name
-    for name in ("CONTIG", "STRIDED", "RECORDS", "RECORDS_RO", "FULL", "FULL_RO")
+    CONTIG: "CONTIG",
+    STRIDED: "STRIDED",
+    RECORDS: "RECORDS",
+    RECORDS_RO: "RECORDS_RO",
+    FULL: "FULL",
+    FULL_RO: "FULL_RO",
 }
 _UINT_MASK = 2**32 - 1
 
@@ -138,15 +178,15 @@ def describe(flags: int) -> str:
         return _COMPOUND_NAMES[value]
     bits = value & _UINT_MASK  # a negative C int names its two's-complement bits
     parts: list[str] = []
-    for structure in reversed(STRUCTURE_REQUESTS[1:]):  # the most specific first
+    for structure, name in _STRUCTURES:
         if _has_all(bits, structure):
-            parts.append(str(structure.name))
-            bits &= ~int(structure)
+            parts.append(name)
+            bits &= ~structure
             break
-    for modifier in (BufferFlags.WRITABLE, BufferFlags.FORMAT):
+    for modifier, name in _MODIFIERS:
         if bits & modifier:
-            parts.append(str(modifier.name))
-            bits &= ~int(modifier)
+            parts.append(name)
+            bits &= ~modifier
     if bits:
         parts.append(f"{bits:#x}")
     return "|".join(parts) or "SIMPLE"
@@ -158,42 +198,42 @@ def _has_all(flags: int, pattern: int) -> bool:
 
 def wants_writable(flags: int) -> bool:
     """The consumer needs writable memory."""
-    return bool(int(flags) & _WRITABLE)
+    return bool(int(flags) & WRITABLE)
 
 
 def wants_format(flags: int) -> bool:
     """The consumer wants ``format`` filled in."""
-    return bool(int(flags) & _FORMAT)
+    return bool(int(flags) & FORMAT)
 
 
 def wants_shape(flags: int) -> bool:
     """The consumer wants ``shape`` (``ND`` or anything implying it)."""
-    return _has_all(flags, _ND)
+    return _has_all(flags, ND)
 
 
 def wants_strides(flags: int) -> bool:
     """The consumer wants ``strides`` (``STRIDES`` or anything implying it)."""
-    return _has_all(flags, _STRIDES)
+    return _has_all(flags, STRIDES)
 
 
 def wants_indirect(flags: int) -> bool:
     """The consumer accepts ``suboffsets``."""
-    return _has_all(flags, _INDIRECT)
+    return _has_all(flags, INDIRECT)
 
 
 def wants_c_contiguous(flags: int) -> bool:
     """The consumer needs C-contiguous memory."""
-    return _has_all(flags, _C_CONTIGUOUS)
+    return _has_all(flags, C_CONTIGUOUS)
 
 
 def wants_f_contiguous(flags: int) -> bool:
     """The consumer needs Fortran-contiguous memory."""
-    return _has_all(flags, _F_CONTIGUOUS)
+    return _has_all(flags, F_CONTIGUOUS)
 
 
 def wants_any_contiguous(flags: int) -> bool:
     """The consumer needs memory that is C- or Fortran-contiguous."""
-    return _has_all(flags, _ANY_CONTIGUOUS)
+    return _has_all(flags, ANY_CONTIGUOUS)
 
 
 def refusal(

@@ -71,7 +71,7 @@ from itertools import chain, repeat, starmap
 
 from . import _capi
 from ._record import Record
-from .flags import BufferFlags
+from .flags import SIMPLE, WRITABLE
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -1329,7 +1329,7 @@ def _pack_complex(numbers: list[complex]) -> bytes:
 
 def _copy_pairs(block: Any, records: Any, count: int, into_records: bool) -> None:
     """Copy ``count`` 16-byte pairs between a contiguous block and marshal's records."""
-    read, write = BufferFlags.SIMPLE, BufferFlags.WRITABLE
+    read, write = SIMPLE, WRITABLE
     held = _capi.RawBuffer(block, read if into_records else write)
     try:
         other = _capi.RawBuffer(records, write if into_records else read)

@@ -32,13 +32,16 @@ from _weakref import ref as weakref_to  # weakref.ref (the weakref module costs 
 from types import TracebackType
 
 from . import _capi
-from .flags import BufferFlags, describe
+from . import flags as flags_module
+from .flags import FULL_RO, describe
 from .flags import request as valid_flags
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import weakref
     from typing import Any
+
+    from .flags import BufferFlags
 
 __all__ = [
     "PLAIN_EXPORTS",
@@ -60,7 +63,7 @@ __all__ = [
     "sweep_exports",
 ]
 
-_FULL_RO = int(BufferFlags.FULL_RO)
+_FULL_RO = FULL_RO
 _from_flags: Any = getattr(memoryview, "_from_flags", None)
 if _from_flags is None:  # pragma: no cover (present in CPython 3.12 to 3.15)
     raise ImportError(
@@ -441,9 +444,9 @@ def _exporter_error(obj: object, flags: int, error: Exception) -> ExporterError:
 class ManagedBuffer:
     """The buffer of ``obj`` for ``flags``, held until released exactly once."""
 
-    __slots__ = ("__weakref__", "_info", "_view", "flags")
+    __slots__ = ("__weakref__", "_flags", "_info", "_view")
 
-    def __init__(self, obj: object, flags: int = BufferFlags.FULL_RO) -> None:
+    def __init__(self, obj: object, flags: int = FULL_RO) -> None:
         flags = valid_flags(flags)
         try:
             self._view: memoryview | None = held_request(obj, flags)
@@ -453,8 +456,13 @@ class ManagedBuffer:
             if not hasattr(type(obj), "__buffer__"):
                 raise
             raise _exporter_error(obj, flags, error) from error
-        self.flags = BufferFlags(flags)
+        self._flags = flags
         self._info: BufferInfo | None = None
+
+    @property
+    def flags(self) -> BufferFlags:
+        """The request, as ``BufferFlags``."""
+        return flags_module.BufferFlags(self._flags)
 
     @property
     def info(self) -> BufferInfo:

@@ -54,7 +54,7 @@ from itertools import chain
 from types import TracebackType
 
 from . import _capi, engine
-from .flags import BufferFlags, refusal
+from .flags import FULL_RO, ND, refusal
 from .flags import request as valid_flags
 from .formats import BUILTIN_TEXTS, Format
 from .layout import Layout, equivalent_shapes
@@ -93,9 +93,8 @@ _REFUSALS = {  # the builtin memoryview's words for each rule of flags.refusal
     "format": "memoryview: cannot cast to unsigned bytes if the format flag is present",
 }
 _new_object = object.__new__
-_ND = int(BufferFlags.ND)
-_FULL_RO = int(BufferFlags.FULL_RO)
-_DEFAULT_REQUEST = BufferFlags.FULL_RO
+_ND = ND
+_FULL_RO = FULL_RO
 _INTERPRETED = frozenset({"_base", "_layout", "_ndim", "_format", "_text", "_readonly"})
 _HELPERS = frozenset({"_reader", "_slicings"})
 _get_attribute = object.__getattribute__
@@ -263,13 +262,13 @@ class MemoryView:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         raise TypeError("type 'MemoryView' is not an acceptable base type")  # as the builtin
 
-    def __new__(cls, object: object, flags: int = BufferFlags.FULL_RO) -> MemoryView:
+    def __new__(cls, object: object, flags: int = FULL_RO) -> MemoryView:
         """One request on ``object`` (the builtin's keyword), or a view sharing a view's.
 
         (``__new__``, as the builtin's: ``__init__`` is object's, and refuses arguments,
         so a live view cannot be initialised again.)
         """
-        if flags is not _DEFAULT_REQUEST:
+        if flags is not FULL_RO:  # (the default itself needs no check)
             flags = valid_flags(flags)  # as the builtin validates them
         view = _new_object(cls)
         view._hash = None
