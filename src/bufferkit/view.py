@@ -99,7 +99,6 @@ _INTERPRETED = frozenset({"_base", "_layout", "_ndim", "_format", "_text", "_rea
 _HELPERS = frozenset({"_reader", "_slicings"})
 _get_attribute = object.__getattribute__
 _BYTE_STRINGS = frozenset({bytes, bytearray})
-_INT = frozenset({int})
 _NO_ITEMS = ()  # subscripting it with a slice runs the builtin's checks of the slice
 _MAX_SLICINGS = 64  # slicing keys (and casts) a view remembers; the oldest goes first
 _ITER_CHUNK = 256  # items an iterator unpacks at a time (formats the builtin cannot read)
@@ -1013,7 +1012,7 @@ class MemoryView:
         if casts is not None and type(format) is str:  # a remembered cast: no user code
             if shape is _NO_SHAPE:
                 known = casts.get((format, None))
-            elif type(shape) is tuple and set(map(type, shape)) <= _INT:
+            elif type(shape) is tuple and not [d for d in shape if type(d) is not int]:
                 known = casts.get((format, shape))
             else:
                 known = None
