@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import collections.abc
 import dataclasses
-import enum
 import itertools
 import math
 import struct
@@ -194,6 +193,7 @@ def _distinct_values(field: Field) -> int:
     return count
 
 
+@lru_cache(maxsize=256)
 def items(fmt: str) -> st.SearchStrategy[Any]:
     """One item of ``fmt`` as ``NDArray`` takes it (and ``Format.unpack_one`` gives it):
     the value of a single field, a tuple of several, ``()`` for padding alone."""
@@ -330,9 +330,28 @@ class _Geometry:
         return geometry
 
 
+# Strategies are made once per argument: Hypothesis validates each new one it draws from.
+
+
+@lru_cache(maxsize=4096)
+def _ints(low: int, high: int) -> st.SearchStrategy[int]:
+    return st.integers(low, high)
+
+
+@lru_cache(maxsize=256)
+def _choice(options: tuple[Any, ...]) -> st.SearchStrategy[Any]:
+    return st.sampled_from(options)
+
+
+@lru_cache(maxsize=64)
 def _one_in(count: int) -> st.SearchStrategy[bool]:
     """True about one time in ``count`` (shrinks to False)."""
     return st.integers(1, count).map(lambda n: n == count)
+
+
+@lru_cache(maxsize=1024)
+def _lists(values: st.SearchStrategy[Any], count: int, unique: bool) -> st.SearchStrategy[Any]:
+    return st.lists(values, min_size=count, max_size=count, unique=unique)
 
 
 _ODDS: Final = {
@@ -350,14 +369,14 @@ of its own, which Hypothesis's generator does not crowd out as it may the values
 one many-valued choice."""
 
 
-def _step_options(kinds: set[str]) -> list[int]:
+def _step_options(kinds: set[str]) -> tuple[int, ...]:
     """The steps a dimension may take, simplest first."""
     options = [1]
     options += [2, 3] if "strided" in kinds else []
     options += [-1] if "negative" in kinds else []
     options += [-2] if {"negative", "strided"} <= kinds else []
     options += [0] if "zero" in kinds else []
-    return options
+    return tuple(options)
 
 
 def _force(kind: str, steps: list[int], dim: int) -> None:
@@ -385,7 +404,7 @@ def _kinds_of_one(draw: st.DrawFn, kinds: tuple[str, ...]) -> set[str]:
     one of them at least when ``'C'`` (none of them) is not listed."""
     chosen = {kind for kind in kinds if kind != "C" and draw(_one_in(_ODDS[kind]))}
     if not chosen and "C" not in kinds:
-        chosen = {draw(st.sampled_from(kinds))}
+        chosen = {draw(_choice(kinds))}
     return {"scalar"} if "scalar" in chosen else chosen
 
 
@@ -398,11 +417,11 @@ def _shapes(draw: st.DrawFn, least: list[int], max_side: int, empty: bool) -> li
     reserved = math.prod(least)
     for low in least:
         reserved //= low
-        side = draw(st.integers(low, max(low, min(max_side, room // reserved))))
+        side = draw(_ints(low, max(low, min(max_side, room // reserved))))
         shape.append(side)
         room //= side
     if empty:
-        shape[draw(st.integers(0, len(shape) - 1))] = 0
+        shape[draw(_ints(0, len(shape) - 1))] = 0
     return shape
 
 
@@ -414,25 +433,25 @@ def _geometries(draw: st.DrawFn, kinds: tuple[str, ...], max_ndim: int, max_side
     if "scalar" in chosen:
         return _Geometry((), (), ())
     fortran = "fortran" in chosen
-    ndim = draw(st.integers(2 if fortran else 1, max_ndim))
+    ndim = draw(_ints(2 if fortran else 1, max_ndim))
     forced: dict[str, int] = {}
     for kind in _DIMENSION_KINDS:
         if kind in chosen:
-            innermost_first = ndim - 1 - draw(st.integers(0, ndim - 1))
+            innermost_first = ndim - 1 - draw(_ints(0, ndim - 1))
             forced[kind] = _free_dim(innermost_first, set(forced.values()), ndim)
     visible = set(forced.values()) | ({0, 1} if fortran else set())
     least = [2 if dim in visible and max_side > 1 else 1 for dim in range(ndim)]
     shape = draw(_shapes(least, max_side, "empty" in chosen))
-    steps = [draw(st.sampled_from(_step_options(chosen))) for _ in range(ndim)]
+    steps = [draw(_choice(_step_options(chosen))) for _ in range(ndim)]
     inner = range(ndim - 1) if fortran else range(1, ndim)  # a padded dimension leaves gaps
     padded = "strided" in chosen
-    pads = [draw(st.integers(0, 1)) if padded and dim in inner else 0 for dim in range(ndim)]
+    pads = [draw(_ints(0, 1)) if padded and dim in inner else 0 for dim in range(ndim)]
     for kind in _FORCE_ORDER:
         if kind in forced:
             _force(kind, steps, forced[kind])
     lead = trail = 0
     if "offset" in chosen:
-        lead, trail = draw(st.integers(1, 2)), draw(st.integers(0, 2))
+        lead, trail = draw(_ints(1, 2)), draw(_ints(0, 2))
     geometry = _Geometry(
         tuple(shape), tuple(steps), tuple(pads), fortran, lead, trail, "indirect" in chosen
     )
@@ -442,16 +461,15 @@ def _geometries(draw: st.DrawFn, kinds: tuple[str, ...], max_ndim: int, max_side
 # --- arrays -----------------------------------------------------------------------------
 
 
-class _NDFlags(enum.IntFlag):
+_ND_NAMES: Final = (("ND_WRITABLE", ND_WRITABLE), ("ND_FORTRAN", ND_FORTRAN), ("ND_PIL", ND_PIL))
+
+
+class _NDFlags(int):
     """NDArray's layout flags, shown by their ``bufferkit.testbuffer`` names in the
     falsifying examples Hypothesis prints (``flags=ND_WRITABLE | ND_PIL``)."""
 
-    ND_WRITABLE = ND_WRITABLE
-    ND_FORTRAN = ND_FORTRAN
-    ND_PIL = ND_PIL
-
     def __repr__(self) -> str:
-        return " | ".join(str(flag.name) for flag in type(self) if flag in self) or "0"
+        return " | ".join(name for name, bit in _ND_NAMES if self & bit) or "0"
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(repr(self))
@@ -476,12 +494,11 @@ def _arguments(
             kwargs["offset"] = geometry.start() * itemsize
     if fmt != "B":
         kwargs["format"] = fmt
-    flags = _NDFlags(0)
-    flags |= _NDFlags.ND_WRITABLE if writable else 0
-    flags |= _NDFlags.ND_FORTRAN if geometry.fortran and geometry.plain() else 0
-    flags |= _NDFlags.ND_PIL if geometry.indirect else 0
+    flags = ND_WRITABLE if writable else 0
+    flags |= ND_FORTRAN if geometry.fortran and geometry.plain() else 0
+    flags |= ND_PIL if geometry.indirect else 0
     if flags:
-        kwargs["flags"] = flags
+        kwargs["flags"] = _NDFlags(flags)
     return contents, kwargs
 
 
@@ -495,12 +512,12 @@ def _arrays(
     writable: bool | None,
     values: Callable[[str], st.SearchStrategy[Any]],
 ) -> NDArray:
-    fmt = draw(st.sampled_from(chosen_formats))
+    fmt = draw(_choice(chosen_formats))
     geometry = draw(_geometries(kinds, max_ndim, max_side))
-    is_writable = draw(st.booleans()) if writable is None else writable
+    is_writable = draw(_choice((False, True))) if writable is None else writable
     count = len(geometry.slots()) if geometry.shape else 1
     distinct = values is items and count * 4 <= _distinct_items(Format(fmt))
-    drawn = draw(st.lists(values(fmt), min_size=count, max_size=count, unique=distinct))
+    drawn = draw(_lists(values(fmt), count, distinct))
     contents, kwargs = _arguments(fmt, geometry, is_writable, drawn)
     arguments = {name: st.just(value) for name, value in kwargs.items()}
     array: NDArray = draw(st.builds(NDArray, st.just(contents), **arguments))
