@@ -8,20 +8,16 @@ or write out of bounds, and a crash there must not take the test run down.
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from cconsumers.child import hunt
 from cexporters.build import BuildUnavailable, compile_extension
 
 HERE = Path(__file__).resolve().parent
-HUNT = HERE / "cconsumers" / "hunt.py"
 MODULE = "bkconsumers"
 DEFAULT_EXAMPLES = 100  # Hypothesis's max_examples, which the hunts for bugs keep
 MANY_EXAMPLES = 2000
@@ -36,23 +32,6 @@ def consumers(tmp_path_factory: pytest.TempPathFactory) -> Path:
         return compile_extension(HERE / "cconsumers" / "consumers.c", MODULE, directory)
     except BuildUnavailable as error:
         pytest.skip(str(error))
-
-
-def hunt(spec: dict[str, Any], *, derandomize: bool | None = None) -> dict[str, Any]:
-    """Run ``hunt.py`` with ``spec`` in a child interpreter: its report."""
-    env = dict(os.environ)
-    if derandomize:
-        env.pop("BUFFERKIT_HYPOTHESIS_RANDOM", None)
-    result = subprocess.run(
-        [sys.executable, str(HUNT), json.dumps(spec)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    assert result.returncode == 0, f"the hunt crashed ({result.returncode}):\n{result.stderr}"
-    report: dict[str, Any] = json.loads(result.stdout)
-    return report
 
 
 def consumer_hunt(path: Path, prop: str, bug: str, max_examples: int | None) -> dict[str, Any]:

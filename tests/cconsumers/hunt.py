@@ -3,8 +3,10 @@ consumer. A consumer with a bug may read or write out of bounds; here a crash ta
 only this child, never the test run.
 
 ``python hunt.py SPEC``, SPEC a JSON object: ``path`` and ``module`` (the compiled
-extension), ``property`` (a key of ``properties.PROPERTIES``), ``bug`` (passed to each
-call) and ``max_examples`` (null: Hypothesis's default). Hypothesis runs derandomized
+extension), ``property`` (a key of ``properties.PROPERTIES``) and ``bug`` (passed to each
+call); or ``source`` (Python text), ``test`` (the name of a test it defines) and
+``syspath`` (where it imports the consumer from); ``max_examples`` (null: Hypothesis's
+default). Hypothesis runs derandomized
 unless ``BUFFERKIT_HYPOTHESIS_RANDOM`` is set, as in the test suite. Prints one JSON
 object: ``found``, ``examples`` (test cases run up to the first failure, or all of them),
 ``falsifying`` (Hypothesis's note naming the minimal example), ``error`` (its exception)
@@ -34,9 +36,20 @@ def layout(array: Any) -> dict[str, Any]:
     return {name: getattr(array, name) for name in names} | {"items": array.tolist()}
 
 
-def main(spec: dict[str, Any]) -> dict[str, Any]:
+def the_test(spec: dict[str, Any]) -> Any:
+    """The test ``spec`` names: a property of ``properties.py`` applied to a consumer, or
+    the function ``test`` of the Python ``source`` (importing from ``syspath``)."""
+    if "source" in spec:
+        sys.path.insert(0, spec["syspath"])
+        namespace: dict[str, Any] = {}
+        exec(compile(spec["source"], "<test source>", "exec"), namespace)
+        return namespace[spec["test"]]
     module = load(Path(spec["path"]), spec["module"])
-    test: Any = PROPERTIES[spec["property"]](module, spec["bug"])
+    return PROPERTIES[spec["property"]](module, spec["bug"])
+
+
+def main(spec: dict[str, Any]) -> dict[str, Any]:
+    test = the_test(spec)
     chosen: dict[str, Any] = {"database": None, "deadline": None}
     chosen["derandomize"] = not os.environ.get("BUFFERKIT_HYPOTHESIS_RANDOM")
     if spec.get("max_examples"):
