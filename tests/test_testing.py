@@ -200,9 +200,9 @@ SHRUNK = {  # a property an array may have -> the simplest array that has it
     "two elements": (lambda a: math.prod(a.shape) >= 2, ((2,), (1,), "B")),
     "three dimensions": (lambda a: a.ndim == 3, ((1, 1, 1), (1, 1, 1), "B")),
     "no elements": (lambda a: 0 in a.shape, ((0,), (1,), "B")),
-    "a negative stride": (lambda a: any(s < 0 for s in a.strides), ((2,), (-1,), "B")),
+    "a negative step": (lambda a: a.ndim and a.strides[0] < 0 < a.shape[0] - 1, ((2,), (-1,), "B")),
     "a zero stride": (lambda a: 0 in a.strides and math.prod(a.shape) > 1, ((2,), (0,), "B")),
-    "gaps": (lambda a: not a.contiguous and not a.suboffsets, ((2,), (-1,), "B")),
+    "gaps": (lambda a: not a.contiguous and not a.suboffsets, ((2,), (2,), "B")),
     "suboffsets": (lambda a: bool(a.suboffsets), ((1,), (POINTER,), "B")),
     "big-endian items": (lambda a: a.format[0] in ">!" and a.itemsize > 1, ((1,), (2,), ">h")),
 }

@@ -70,7 +70,7 @@ BUGS: dict[str, tuple[str, Any, str]] = {
     "negative_strides": (
         "tolist",
         lambda a: (a["format"], a["shape"], a["strides"]) == ("B", [2], [-1]),
-        "read [0, 1], expected [1, 0]",
+        "read [1, 0], expected [0, 1]",
     ),
     "leaks_on_error": (
         "tolist",
