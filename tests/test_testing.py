@@ -52,7 +52,7 @@ def test_importing_bufferkit_and_its_plugin_leaves_hypothesis_out() -> None:
     assert result.stdout.strip() == "False", result.stderr
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(buffers())
 def test_every_array_conforms_to_the_protocol(array: NDArray) -> None:
     gc.collect()  # 3.12.0-3.12.6: a collection lets go of shielded exports (managed.py),
@@ -78,13 +78,13 @@ def test_every_array_reads_as_the_builtin_memoryview_reads_it(array: NDArray) ->
         assert view.tolist() == expected
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(buffers(max_ndim=64, max_side=MAX_ELEMENTS))
 def test_arrays_stay_small_whatever_the_bounds(array: NDArray) -> None:
     assert math.prod(array.shape) <= MAX_ELEMENTS
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(_geometries(KINDS, 64, MAX_ELEMENTS))
 def test_a_geometry_places_every_element_inside_a_bounded_block(geometry: _Geometry) -> None:
     assert geometry.block() <= MAX_SLOTS
