@@ -187,9 +187,12 @@ def test_bad_arguments_are_refused_at_once(arguments: dict[str, Any]) -> None:
         buffers(**arguments)
 
 
-def test_a_format_ndarray_cannot_export_is_refused_by_name() -> None:
-    with pytest.raises(InvalidArgument, match="cannot export format 'T"):
-        buffers(formats=["T{<h:a:}"])
+@pytest.mark.parametrize(
+    ("fmt", "reason"), [("T{<h:a:}", "struct"), ("257s", "items of more than 256 bytes")]
+)
+def test_a_format_it_cannot_draw_is_refused_by_name(fmt: str, reason: str) -> None:
+    with pytest.raises(InvalidArgument, match=f"cannot draw format '{re.escape(fmt)}'.*{reason}"):
+        buffers(formats=[fmt])
 
 
 # --- shrinking -----------------------------------------------------------------------------

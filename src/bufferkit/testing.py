@@ -10,9 +10,15 @@ Invariants:
 - Every array ``buffers()`` draws is valid ``NDArray`` input by construction: nothing
   is filtered or rejected. Strides and offsets are multiples of the itemsize, every
   element lies inside the items, and an array has at most ``MAX_ELEMENTS`` elements
-  and ``MAX_SLOTS`` items, whatever the arguments (``_Geometry``).
-- Every choice shrinks toward the simplest array: the first listed kind (``'C'``) and
-  format (``'B'``), one dimension, sides of 1, steps of 1, no offset, read-only, values 0.
+  and ``MAX_SLOTS`` items of at most ``MAX_ITEMSIZE`` bytes, whatever the arguments
+  (``_Geometry``): nothing is allocated in proportion to a number given.
+- Every choice shrinks toward the simplest array: no kind (C-contiguous), the first
+  format of the first family (``'B'``), one dimension, sides of 1, steps of 1, no
+  offset, read-only, the smallest values. Of two kinds that fail alike the shrinker
+  keeps the one drawn later, so the plainest are drawn last (``_GATE_ORDER``).
+- Each kind, and each family of formats, is a choice of its own: Hypothesis's
+  generator, which may crowd some values of a many-valued choice out of a whole run,
+  cannot crowd out a kind or a family.
 - Items no element reaches hold the format's *filler*, the bytes ``0xA5``: a consumer
   that reads them gets a value no element has.
 - A format is one table entry: its item values come from its parsed fields, one
@@ -57,6 +63,7 @@ __all__ = [
     "DEFAULT_FORMATS",
     "KINDS",
     "MAX_ELEMENTS",
+    "MAX_ITEMSIZE",
     "MAX_SLOTS",
     "Export",
     "Tracker",
@@ -72,6 +79,8 @@ MAX_ELEMENTS: Final = 1024
 """The most elements an array of ``buffers()`` has (its sides are cut to fit)."""
 MAX_SLOTS: Final = 1 << 14
 """The most items an array of ``buffers()`` holds, gaps included (its steps are cut to fit)."""
+MAX_ITEMSIZE: Final = 256
+"""The largest item, in bytes, of a format ``buffers()`` draws."""
 _FILLER_BYTE: Final = 0xA5
 _MAX_NDIM: Final = _capi.MAX_NDIM
 
@@ -188,7 +197,7 @@ def _distinct_values(field: Field) -> int:
     else:
         one = 256 ** min(field.size, 8)
     count = 1
-    for _ in itertools.islice(itertools.product(*map(range, field.shape)), 64):
+    for _ in range(min(math.prod(field.shape), 64)):  # 64 pass any cap
         count = min(count * one, _MANY)
     return count
 
@@ -219,8 +228,10 @@ def _filler(fmt: str) -> Any:
 
 @lru_cache(maxsize=256)
 def _export_refusal(fmt: str) -> str | None:
-    """Why ``NDArray`` cannot export ``fmt`` here, or None if it can."""
+    """Why ``NDArray`` cannot export ``fmt`` here (or ``buffers()`` will not), or None."""
     try:
+        if Format(fmt).itemsize > MAX_ITEMSIZE:
+            return f"items of more than {MAX_ITEMSIZE} bytes"
         NDArray([_filler(fmt)], shape=[1], format=fmt)
         items(fmt)
     except (ValueError, TypeError, NotImplementedError, OverflowError, struct.error) as error:
@@ -579,7 +590,7 @@ def _chosen_formats(chosen: Iterable[str] | None) -> tuple[str, ...]:
         _parsed(fmt)
         refusal = _export_refusal(fmt)
         if refusal is not None:
-            raise InvalidArgument(f"NDArray cannot export format {fmt!r} here: {refusal}")
+            raise InvalidArgument(f"buffers() cannot draw format {fmt!r} here: {refusal}")
     return texts
 
 
