@@ -660,10 +660,10 @@ class Export:
     state: str = "held"
     readonly: bool = False
     changes: tuple[str, ...] = ()
-    _before: bytes | None = None
-    _shape: tuple[int, ...] = ()
-    _itemsize: int = 1
-    _view: weakref.ref[memoryview] | None = None
+    _before: bytes | None = dataclasses.field(default=None, repr=False)
+    _shape: tuple[int, ...] = dataclasses.field(default=(), repr=False)
+    _itemsize: int = dataclasses.field(default=1, repr=False)
+    _view: weakref.ref[memoryview] | None = dataclasses.field(default=None, repr=False)
 
     def __str__(self) -> str:
         return f"#{self.number} {request_name(self.flags)}"
@@ -874,13 +874,12 @@ class _Registry:
 
     def __init__(self) -> None:
         self._trackers: weakref.WeakValueDictionary[int, Tracker] = weakref.WeakValueDictionary()
-        self._serials = itertools.count(1)
         self.next = 1
 
     def add(self, tracker: Tracker) -> int:
-        serial = next(self._serials)
+        """Register ``tracker``: its serial number."""
+        serial, self.next = self.next, self.next + 1
         self._trackers[serial] = tracker
-        self.next = serial + 1
         return serial
 
     def unbalanced_since(self, serial: int) -> list[str]:
