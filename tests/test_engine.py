@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
 import itertools
 import struct
 from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bufferkit import _capi, engine
@@ -108,6 +109,38 @@ def test_copy_handles_overlap() -> None:
         engine.copy(base, Layout(1, (3,)), base, Layout(1, (4,)))
 
 
+@st.composite
+def copy_pairs(draw: st.DrawFn) -> tuple[Layout, Layout]:
+    """Two layouts of one shape and itemsize in one arena: dense, strided, reversed,
+    disjoint or overlapping."""
+    itemsize = draw(st.sampled_from((1, 2, 8)))
+    shape = tuple(draw(st.lists(st.integers(1, 5), min_size=1, max_size=3)))
+
+    def placed() -> Layout:
+        steps = draw(st.lists(st.integers(-6, 6), min_size=len(shape), max_size=len(shape)))
+        offset = draw(st.integers(ORIGIN - 16, ORIGIN + 16))  # overlap is the rule
+        layout = Layout(itemsize, shape, [s * itemsize for s in steps], None, offset)
+        layout.verify(ARENA)
+        return layout
+
+    return placed(), placed()
+
+
+@settings(max_examples=300, deadline=None)
+@given(copy_pairs(), st.integers(0, 2**32 - 1))
+@example((Layout(1, (8,), (2,), None, ORIGIN + 1), Layout(1, (8,), None, None, ORIGIN)), 0)
+@example((Layout(1, (8,), None, None, ORIGIN + 1), Layout(1, (8,), (2,), None, ORIGIN)), 0)
+def test_copy_reads_the_whole_source_before_writing(pair: tuple[Layout, Layout], seed: int) -> None:
+    """Whatever path ``copy`` takes (memmove, one gather or scatter in C, or both), the
+    result is the source's elements as they were, written in C order."""
+    dst, src = pair
+    memory, expected = arena(seed), arena(seed)
+    base, oracle = memory.ctypes.data, expected.ctypes.data
+    engine.scatter(oracle, dst, engine.gather(oracle, src))  # read whole, then write
+    engine.copy(base, dst, base, src)
+    assert memory.tobytes() == expected.tobytes()
+
+
 def test_stepped_gather_of_a_transposed_square() -> None:
     memory = np.arange(10000, dtype=np.uint32).astype(np.uint8).reshape(100, 100)
     layout = Layout(1, (100, 100), (1, 100))
@@ -203,3 +236,16 @@ def test_builtin_view_keeps_its_keepalive_and_shows_the_layout() -> None:
     del memory
     assert view.format == "<H" and view.shape == (2, 2) and view.strides == (6, 2)
     assert view.tobytes() == bytes([2, 3, 4, 5, 8, 9, 10, 11])
+
+
+def test_object_items_are_read_in_place_with_their_references() -> None:
+    things = ["x", 3.5, None, ("t",)]
+    pointers = (ctypes.py_object * 4)(*things)
+    base = ctypes.addressof(pointers)
+    layout = Layout(ctypes.sizeof(ctypes.c_void_p), (2, 2))
+    assert engine.tolist(base, layout, Format("O")) == [["x", 3.5], [None, ("t",)]]
+    assert engine.tolist(base, layout.transpose(), Format("O")) == [["x", None], [3.5, ("t",)]]
+    assert engine.read_item(base + layout.strides[0], Format("O")) is None
+    empty = (ctypes.py_object * 1)()  # a NULL pointer
+    with pytest.raises(ValueError, match="NULL"):
+        engine.tolist(ctypes.addressof(empty), Layout(8, (1,)), Format("O"))

@@ -285,7 +285,7 @@ def test_a_tracker_refuses_what_it_is_told_to(refuse: Any) -> None:
         assert info.shape == (3,)
     assert [(str(e), e.state) for e in tracker.exports] == [
         ("#1 FULL_RO", "refused"),
-        ("#2 CONTIG_RO", "released"),
+        ("#2 ND", "released"),
     ]
     tracker.assert_balanced()
 

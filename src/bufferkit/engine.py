@@ -22,7 +22,7 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from itertools import repeat
 from typing import Any, Literal
 
@@ -34,6 +34,7 @@ __all__ = [
     "builtin_view",
     "copy",
     "gather",
+    "may_overlap",
     "nest",
     "read_item",
     "scatter",
@@ -97,7 +98,8 @@ def _simplified_in(layout: Layout, order: str) -> Layout:
 def gather(base: int, layout: Layout, order: str = "C") -> bytes:
     """The bytes of every element, contiguous in ``order`` (``'C'``, ``'F'`` or ``'A'``).
 
-    ``'A'`` is Fortran order for Fortran- but not C-contiguous layouts, else C.
+    ``'A'`` is Fortran order for Fortran- but not C-contiguous layouts, else C. The
+    result is the one allocation: elements are copied straight into it.
     """
     order = _resolve_order(layout, order)
     nbytes = layout.nbytes
@@ -105,17 +107,41 @@ def gather(base: int, layout: Layout, order: str = "C") -> bytes:
         return b""
     if not layout.is_indirect:
         simple = _simplified_in(layout, order)
-        if _is_dense(simple):
+        if _is_dense(simple):  # (so is every layout of a single 1-byte element)
             return _capi.string_at(base + simple.offset, nbytes)
-        if simple.itemsize == 1:
-            stepped = _gather_stepped(base, simple)
-            if stepped is not None:
-                return stepped
-    view = builtin_view(base, layout, _OPAQUE)
-    try:
-        return view.tobytes(order)
-    finally:
-        view.release()
+        if simple.itemsize == 1 and _stepping_pays(simple):
+            out, address = _capi.new_bytes(nbytes)
+            target = _capi.memoryview_over(
+                address, itemsize=1, fmt="B", shape=(nbytes,), readonly=False
+            )
+            try:
+                _gather_stepped(base, simple, target)
+            finally:
+                target.release()
+            return out
+    if nbytes < 2:  # one 1-byte element behind a pointer: no fresh bytes object that small
+        view = builtin_view(base, layout, _OPAQUE)
+        try:
+            return view.tobytes()
+        finally:
+            view.release()
+    out, address = _capi.new_bytes(nbytes)
+    _to_contiguous(base, layout, address, nbytes, order)
+    return out
+
+
+def _to_contiguous(base: int, layout: Layout, target: int, nbytes: int, order: str) -> None:
+    """``PyBuffer_ToContiguous`` of ``layout`` at ``base`` into ``nbytes`` at ``target``."""
+    _capi.to_contiguous(
+        base + layout.offset,
+        itemsize=layout.itemsize,
+        shape=layout.shape,
+        strides=layout.strides,
+        suboffsets=layout.suboffsets,
+        target=target,
+        length=nbytes,
+        order=order,
+    )
 
 
 def _is_dense(simple: Layout) -> bool:
@@ -133,45 +159,48 @@ def _stepped(blob: Any, start: int, step: int, count: int) -> bytes:
     return run
 
 
-def _gather_stepped(base: int, simple: Layout) -> bytes | None:
-    """C-order gather of a simplified 1-byte layout by stepped slicing of its extent.
+def _stepping_pays(simple: Layout) -> bool:
+    """True when a simplified 1-byte layout has rows long enough for stepped slicing
+    (one C call per row) to beat a per-item copy."""
+    shape = simple.shape
+    if len(shape) == 1:
+        return True
+    outer = 1
+    for length in shape[:-2]:
+        outer *= length
+    return outer * min(shape[-2:]) * _MIN_RUN <= simple.nbytes
 
-    None when the rows are too short for this to beat the builtin's per-item copy.
-    """
-    nbytes = simple.nbytes
+
+def _gather_stepped(base: int, simple: Layout, out: memoryview) -> None:
+    """C-order gather of a simplified 1-byte layout into ``out`` (a writable 1-D ``'B'``
+    builtin memoryview: its slice assignments, steps too, copy in C), by stepped
+    slicing of the layout's extent (one row, or column, at a time)."""
     lo, hi = simple.extent()
     shape, strides = simple.shape, simple.strides
     origin = simple.offset - lo
     blob = _capi.byte_window(base + lo, hi - lo)
     if len(shape) == 1:
-        return _stepped(blob, origin, strides[0], shape[0])
-    outer = 1
-    for length in shape[:-2]:
-        outer *= length
-    rows, columns = shape[-2:]
-    if outer * min(rows, columns) * _MIN_RUN > nbytes:
-        return None
+        out[:] = _stepped(blob, origin, strides[0], shape[0])
+        return
     starts = [origin]
     for length, stride in zip(shape[:-2], strides[:-2], strict=True):
         starts = [start + index * stride for start in starts for index in range(length)]
+    rows, columns = shape[-2:]
     row_stride, column_stride = strides[-2:]
-    if rows <= columns:
-        return b"".join(
-            [
-                _stepped(blob, start + row * row_stride, column_stride, columns)
-                for start in starts
-                for row in range(rows)
-            ]
-        )
-    out = bytearray(nbytes)
     plane = rows * columns
     for block, start in enumerate(starts):
         at = block * plane
-        for column in range(columns):
-            out[at + column : at + plane : columns] = _stepped(
-                blob, start + column * column_stride, row_stride, rows
-            )
-    return bytes(out)
+        if rows <= columns:
+            for row in range(rows):
+                place = at + row * columns
+                out[place : place + columns] = _stepped(
+                    blob, start + row * row_stride, column_stride, columns
+                )
+        else:
+            for column in range(columns):
+                out[at + column : at + plane : columns] = _stepped(
+                    blob, start + column * column_stride, row_stride, rows
+                )
 
 
 def scatter(base: int, layout: Layout, data: Any, order: str = "C") -> None:
@@ -192,26 +221,57 @@ def scatter(base: int, layout: Layout, data: Any, order: str = "C") -> None:
         if _is_dense(simple):
             _capi.memmove(base + simple.offset, _capi.memoryview_address(source), nbytes)
             return
+    scatter_from(base, layout, _capi.memoryview_address(source), order)
+
+
+def copy(dst_base: int, dst: Layout, src_base: int, src: Layout) -> None:
+    """Copy the elements of ``src`` onto those of ``dst`` (same shape and itemsize).
+
+    Overlapping memory is handled: where the two may overlap and are not both one
+    run of bytes (``memmove``), the source is read whole before anything is written.
+    """
+    if dst.shape != src.shape or dst.itemsize != src.itemsize:
+        raise ValueError(f"copy between different layouts: {dst!r} and {src!r}")
+    nbytes = dst.nbytes
+    if nbytes == 0:
+        return
+    if not dst.is_indirect and not src.is_indirect:
+        to, start = dst.simplified(), src.simplified()
+        if _is_dense(to) and _is_dense(start):
+            _capi.memmove(dst_base + to.offset, src_base + start.offset, nbytes)
+            return
+        if not may_overlap(dst_base, dst, src_base, src):
+            if _is_dense(start):
+                scatter_from(dst_base, dst, src_base + start.offset)
+                return
+            if _is_dense(to):
+                _to_contiguous(src_base, src, dst_base + to.offset, nbytes, "C")
+                return
+    scatter(dst_base, dst, gather(src_base, src))
+
+
+def may_overlap(a_base: int, a: Layout, b_base: int, b: Layout) -> bool:
+    """True unless the bytes the two layouts reach are disjoint (indirect: unknown)."""
+    if a.is_indirect or b.is_indirect:
+        return True
+    a_lo, a_hi = a.extent()
+    b_lo, b_hi = b.extent()
+    return a_base + a_lo < b_base + b_hi and b_base + b_lo < a_base + a_hi
+
+
+def scatter_from(base: int, layout: Layout, source: int, order: str = "C") -> None:
+    """Write ``layout.nbytes`` contiguous bytes at ``source`` (memory the caller holds)
+    into the elements of ``layout`` at ``base`` (``PyBuffer_FromContiguous``)."""
     _capi.from_contiguous(
         base + layout.offset,
         itemsize=layout.itemsize,
         shape=layout.shape,
         strides=layout.strides,
         suboffsets=layout.suboffsets,
-        source=_capi.memoryview_address(source),
-        length=nbytes,
+        source=source,
+        length=layout.nbytes,
         order=order,
     )
-
-
-def copy(dst_base: int, dst: Layout, src_base: int, src: Layout) -> None:
-    """Copy the elements of ``src`` onto those of ``dst`` (same shape and itemsize).
-
-    Overlapping memory is handled: the source is read whole before anything is written.
-    """
-    if dst.shape != src.shape or dst.itemsize != src.itemsize:
-        raise ValueError(f"copy between different layouts: {dst!r} and {src!r}")
-    scatter(dst_base, dst, gather(src_base, src))
 
 
 # --- values -------------------------------------------------------------------
@@ -247,7 +307,31 @@ def tolist(base: int, layout: Layout, fmt: Format) -> Any:
             return view.tolist()
         finally:
             view.release()
-    return nest(_unpack(base, layout, fmt), layout.shape)
+    items = _unpack(base, layout, fmt)
+    if not fmt.writable:  # object pointers: each read in place, with its reference
+        items = _with_objects(items, _element_addresses(base, layout), fmt)
+    return nest(items, layout.shape)
+
+
+def _with_objects(items: list[Any], addresses: Iterable[int], fmt: Format) -> list[Any]:
+    """``items`` (unpacked from bytes) with their objects read where they live."""
+    offsets = fmt.object_offsets()
+    places = (address + offset for address in addresses for offset in offsets)
+    return fmt.fill_objects(items, iter(_capi.objects_at(places)))
+
+
+def _element_addresses(base: int, layout: Layout) -> list[int]:
+    """The address of every element in C order (suboffsets followed).
+
+    Precondition: the caller holds the memory; the layout was verified against it.
+    """
+    addresses = [base + layout.offset]
+    suboffsets = layout.suboffsets
+    for dim, (length, stride) in enumerate(zip(layout.shape, layout.strides, strict=True)):
+        addresses = [start + index * stride for start in addresses for index in range(length)]
+        if suboffsets is not None and suboffsets[dim] >= 0:
+            addresses = [_capi.read_pointer(a) + suboffsets[dim] for a in addresses]
+    return addresses
 
 
 def _unpack(base: int, layout: Layout, fmt: Format) -> list[Any]:
@@ -265,8 +349,11 @@ def _unpack(base: int, layout: Layout, fmt: Format) -> list[Any]:
 
 
 def read_item(address: int, fmt: Format) -> Any:
-    """The item at ``address``."""
-    return fmt.unpack_one(_capi.string_at(address, fmt.itemsize))
+    """The item at ``address`` (its object pointers read in place)."""
+    item = fmt.unpack_one(_capi.string_at(address, fmt.itemsize))
+    if not fmt.writable:
+        return _with_objects([item], [address], fmt)[0]
+    return item
 
 
 def write_bytes(address: int, data: bytes) -> None:

@@ -1,110 +1,183 @@
 """The PEP 3118 format grammar: parse once, then unpack and pack many items in C.
 
 Invariants:
-- ``Format(text)`` is parsed once and cached per text; a ``Format`` and its
-  ``Field``\\ s are immutable. Bad text raises ``ValueError`` naming the format
-  and the character position; ``g``, ``Zg``, ``&``, ``t`` and ``X{}`` are
-  recognised and refused with ``NotImplementedError``.
+- A format costs what its text costs. Parsing is one pass over the text; a
+  repeat count or a sub-array shape is a number in one ``Field``, never that many
+  fields or struct codes: ``'(1099511627776)i'`` and ``'1000000i'`` parse in
+  microseconds. Every count, every element count (a shape's product) and every
+  size (a field's bytes, an offset, the itemsize) is at most ``sys.maxsize``
+  (``Py_ssize_t``), else ``ValueError`` naming the format, position and number.
+  Records ``T{}`` and pointer targets nest at most ``MAX_DEPTH`` deep.
+- ``Format(text)`` is immutable and cached per text in a bounded LRU (texts of at
+  most ``_CACHED_TEXT`` characters, ``_CACHE_SIZE`` of them); a ``Field`` too.
+  Bad text raises ``ValueError`` naming the format and the character position.
+- Codes: every struct code (3.14's ``F``/``D`` are ``Zf``/``Zd``), ``Zf``/``Zd``
+  complex, ``u``/``w`` text, ``O`` objects (native order only), ``g``/``Zg`` long
+  double (read through ctypes' ``c_longdouble`` as ``float``/``complex``: the
+  extra precision is lost; native byte order only, as ctypes has it), and
+  pointers read as addresses and never followed: ``P`` and ``z`` (``char *``)
+  and a bare ``Z`` (ctypes' ``wchar_t *``) in any byte order, ``&target`` and
+  ``X{signature}`` (function pointers). ``Nt`` is a field of N bits stored in
+  ceil(N/8) whole bytes, read as the unsigned integer of its low N bits.
+  ``_capi`` converts ``c_longdouble`` values (it never sees an address here).
 - Sizes and alignment: for every format ``struct`` accepts,
   ``Format(f).itemsize == struct.calcsize(f)`` (``@`` aligns each code to its
   native alignment, ``^`` native sizes unaligned, ``= < > !`` standard sizes
-  unaligned; no padding after the last top-level code). Records ``T{...}``
-  follow NumPy's PEP 3118 reader: in ``@`` mode a record starts aligned to the
-  least common multiple of its fields' alignments and is padded at its end to it.
+  unaligned; no padding after the last top-level code). Pointers and long
+  doubles have their native size in every mode. Records ``T{...}`` follow
+  NumPy's PEP 3118 reader: in ``@`` mode a record starts aligned to the least
+  common multiple of its fields' alignments and is padded at its end to it.
 - A prefix may appear anywhere (``'<i>h'``); each applies until the next one,
-  across record boundaries, as in NumPy's reader: a record ``T{`` starts in the
-  prefix state in force where it opens, and a prefix inside it stays in force
-  after its ``}``. Alignment padding before a field, and a record's final
-  padding, apply when the state after that field (or at the ``}``) is ``@``.
-- A repeat count on a string code (``s p u w``) is its length; on ``x`` it is
-  bytes of padding; on any other code it makes that many separate fields
-  (struct's reading: ``'3i'`` unpacks to a 3-tuple), except when the code has a
-  ``:name:`` or a sub-array shape: then it is one field whose shape gains the
-  count as its last dimension (NumPy's reading of ``'3i:a:'``).
+  across record boundaries and pointer targets, as in NumPy's reader: a record
+  ``T{`` starts in the prefix state in force where it opens, and a prefix inside
+  it stays in force after its ``}``. Alignment padding before a field, and a
+  record's final padding, apply when the state after that field (or at the
+  ``}``) is ``@``.
+- A repeat count on a string code (``s p u w``) is its length, on ``t`` its
+  bits, on ``x`` bytes of padding. On any other code it is struct's reading
+  (``'3i'`` unpacks to a 3-tuple) kept in ONE field whose ``repeat`` is the
+  count, except when the code has a ``:name:`` or a sub-array shape: then the
+  field's shape gains the count as its last dimension (NumPy's ``'3i:a:'``).
+  ``'0i'`` makes no field.
 - Every field's ``byteorder`` is resolved to ``'<'`` or ``'>'``.
 - Equality: two formats are equal when they describe the same bytes, the same
-  Python values and the same field names (``'i' == '@1i'``, and on a
-  little-endian machine ``'<i' == '=i' == 'i'`` and ``'<l' == 'i'``; alignment is
-  not part of equality since it does not change any value).
+  Python values and the same field names (``'i' == '@1i'``, ``'3i' == 'iii'``,
+  and on a little-endian machine ``'<i' == '=i' == 'i'`` and ``'<l' == 'i'``;
+  alignment is not part of equality since it does not change any value).
 - ``unpack``/``pack`` make a number of Python-level calls that depends on the
-  format only, never on the number of items: the per-item work is done by
-  ``struct`` with repeat counts or ``iter_unpack``, and by ``map``/``zip`` over
-  C callables (object pointers, ``O``, are the one exception: see ``_objects``).
+  format only, never on the number of items or on a count in the format: the
+  per-value work is done by ``struct`` with repeat counts, ``iter_unpack``,
+  slicing, and ``map``/``zip``/``chain`` over C callables. They allocate in
+  proportion to the data (items x values per item); an item whose Python values
+  outnumber its bytes beyond ``_FREE_OBJECTS`` (empty sub-arrays, zero-length
+  strings) is refused with ``ValueError`` before anything is made.
+- Writes check values as ``struct``/``array`` do, with their exception types: a
+  ``u``/``w`` string is a ``str`` that fits (``TypeError`` otherwise, never
+  truncated; one character for a single ``u``/``w``), a complex value is a
+  number (``TypeError`` for a ``str``), ``g`` values are checked as ``d``'s.
 """
 
 from __future__ import annotations
 
 import array
+import copy
+import functools
 import marshal
 import math
 import operator
+import re
 import struct
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import repeat
-from typing import Any, ClassVar
+from itertools import chain, repeat, starmap
+from typing import Any, Literal
 
 from . import _capi
 from .flags import BufferFlags
 
-__all__ = ["Field", "Format"]
+__all__ = ["BUILTIN_TEXTS", "MAX_DEPTH", "NATIVE_ORDER", "OBJECT_SLOT", "Field", "Format"]
 
 NATIVE_ORDER = "<" if sys.byteorder == "little" else ">"
+MAX_DEPTH = 64  # records and pointer targets nested deeper are refused
+_MAX_SIZE = sys.maxsize  # Py_ssize_t: the largest count, element count or size
+_CACHE_SIZE = 2048  # formats kept by Format(text)
+_CACHED_TEXT = 256  # longer texts are parsed each time (their Format is as large)
+_FREE_OBJECTS = 1 << 16  # Python objects an item may make beyond two per byte
+
+# --- the code tables ----------------------------------------------------------------
 
 _PREFIXES = "@=<>!^"
 _STRUCT_CODES = "xcbB?hHiIlLqQnNefdspP"
-_NATIVE_ONLY = "nNP"
-_STRINGS = "spuw"
-_EXTRA_CODES = "uwO"
-_REFUSED = {"g": "long double", "&": "pointers", "t": "bit fields", "X": "function pointers"}
+_CODES = _STRUCT_CODES + "uwOgtz&X"
+_POINTERS = frozenset("PzZ&X")  # read as unsigned addresses, native size in every mode
+_LENGTHS = frozenset("spuwt")  # the count is a length (bits for 't'), not a repeat
+_NATIVE_ONLY = "nN"
 _STANDARD_SIZE = {
     **{code: 1 for code in "xcbB?sp"},
     **{code: 2 for code in "hHeu"},
     **{code: 4 for code in "iIlLfw"},
     **{code: 8 for code in "qQd"},
-    "O": _capi.POINTER_SIZE,
 }
+_LONG_DOUBLE = _capi.LONG_DOUBLE_SIZE, _capi.LONG_DOUBLE_ALIGNMENT
+_INT_CODES = {(1, True): "b", (1, False): "B", (2, True): "h", (2, False): "H"}
+_INT_CODES |= {(4, True): "i", (4, False): "I", (8, True): "q", (8, False): "Q"}
 
 
 def _native_size_and_alignment(code: str) -> tuple[int, int]:
     """What struct's ``@`` mode uses for one code (alignment = the padding after 'c')."""
-    if code == "O":
+    if code in _POINTERS or code == "O":
         code = "P"
+    if code == "g":
+        return _LONG_DOUBLE
     if code in "uw":
-        size = _STANDARD_SIZE[code]
-        return size, size
+        return _STANDARD_SIZE[code], _STANDARD_SIZE[code]
+    if code == "t":
+        return 1, 1
     size = struct.calcsize(code)
     return size, struct.calcsize("c" + code) - size
 
 
-_NATIVE = {code: _native_size_and_alignment(code) for code in _STRUCT_CODES + _EXTRA_CODES}
-_INT_CODES = {(1, True): "b", (1, False): "B", (2, True): "h", (2, False): "H"}
-_INT_CODES |= {(4, True): "i", (4, False): "I", (8, True): "q", (8, False): "Q"}
+_NATIVE = {code: _native_size_and_alignment(code) for code in _CODES + "Z"}
 
 
 def _builtin_casts_to(code: str) -> bool:
     """True if this interpreter's memoryview reads ``code`` natively (3.15 adds 'Zf', 'Zd')."""
     try:
-        memoryview(bytes(16)).cast(code)  # type: ignore[call-overload]
+        memoryview(bytes(32)).cast(code)  # type: ignore[call-overload]
     except (ValueError, TypeError):
         return False
     return True
 
 
+def _struct_reads_complex() -> bool:
+    """True if ``struct`` reads complex numbers ('D', 'F': from 3.14) in every byte order."""
+    try:
+        doubles = struct.unpack("<D", struct.pack("<2d", 1.5, -2.0))
+        floats = struct.unpack(">F", struct.pack(">2f", 0.5, 4.0))
+        return doubles + floats == (1.5 - 2j, 0.5 + 4j)
+    except struct.error:
+        return False
+
+
 _NATIVE_SINGLE = frozenset(filter(_builtin_casts_to, [*"cbB?hHiIlLqQnNefdP", "Zf", "Zd"]))
+BUILTIN_TEXTS = _NATIVE_SINGLE | {"@" + code for code in _NATIVE_SINGLE}
+"""The format texts this interpreter's memoryview reads values of."""
+# struct codes an array reads with the same item size (then swaps: the other byte order)
+_SWAPPED_ARRAYS = frozenset(
+    code for code in "hHiIqQfd" if array.array(code).itemsize == struct.calcsize("<" + code)
+)
+
+
+def _swapped(block: Any, code: str) -> array.array[Any]:
+    """The items of ``block`` (``code``, an array type code) with their bytes reversed."""
+    items = array.array(code)
+    items.frombytes(block)
+    items.byteswap()
+    return items
+
+
+_STRUCT_COMPLEX = _struct_reads_complex()
+
+
+# --- fields ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class Field:
     """One field of an item: its name, byte offset, code, sub-array shape and size.
 
-    ``code`` is a struct code (``'i'``, ``'d'``, ``'s'``, ...), ``'Zf'``/``'Zd'``
-    for complex, ``'T'`` for a nested record (then ``record`` is its ``Format``).
-    ``shape`` is the sub-array shape (``()`` for a scalar); ``count`` the length
-    of an ``s``/``p``/``u``/``w`` string (1 otherwise); ``size`` the bytes of one
-    element; ``byteorder`` is ``'<'`` or ``'>'`` (resolved, never native).
+    ``code`` is a struct code (``'i'``, ``'d'``, ``'s'``, ...), ``'Zf'``/``'Zd'``/
+    ``'Zg'`` for complex (``'F'``/``'D'`` are written ``'Zf'``/``'Zd'``), ``'g'``,
+    ``'t'`` bits, a pointer ``'P'``/``'z'``/``'Z'``/``'&'``/``'X'``, or ``'T'`` for
+    a nested record (then ``record`` is its ``Format``). ``shape`` is the sub-array
+    shape (``()`` for a scalar); ``count`` the length of an ``s``/``p``/``u``/``w``
+    string or the bits of ``t`` (1 otherwise); ``size`` the bytes of one element;
+    ``byteorder`` is ``'<'`` or ``'>'`` (resolved, never native); ``repeat`` how
+    many consecutive elements the field stands for, each a separate value of the
+    item (struct's ``'3i'``); ``target`` the text after ``&`` (what a pointer
+    points to) or inside ``X{}``.
     """
 
     name: str | None
@@ -115,240 +188,364 @@ class Field:
     size: int
     byteorder: str
     record: Format | None = None
+    repeat: int = 1
+    target: str | None = None
+
+    @property
+    def elements(self) -> int:
+        """Elements of the field: its repeat count times its shape's product."""
+        return self.repeat * math.prod(self.shape)
 
     @property
     def nbytes(self) -> int:
-        """Bytes of the whole field (all sub-array elements)."""
-        return self.size * math.prod(self.shape)
+        """Bytes of the whole field (all its elements)."""
+        return self.size * self.elements
 
 
-# --- leaves: what struct reads ------------------------------------------------
+# --- elements: the bytes of many elements <-> their values --------------------------
+#
+# An element reads ``count`` consecutive elements from a block of exactly
+# ``count * size`` bytes with a constant number of C calls, and writes them back.
 
 
-@dataclass(frozen=True, slots=True)
-class _Leaf:
-    """One value struct reads: ``code`` in standard size, at ``offset``."""
+def _chunks(block: Any, size: int, count: int) -> Iterable[bytes]:
+    """``count`` consecutive ``size``-byte pieces of ``block`` (as bytes)."""
+    if size == 0:
+        return repeat(b"", count)
+    data = block if isinstance(block, bytes) else bytes(block)
+    end = size * count
+    return map(data.__getitem__, map(slice, range(0, end, size), range(size, end + 1, size)))
 
-    offset: int
-    code: str
+
+def _first_bad(values: Sequence[Any], good: Callable[[Any], bool]) -> Any:
+    """The first value that is not ``good`` (the error path's culprit)."""
+    return next(value for value in values if not good(value))
+
+
+class _Element:
+    """How the values of one kind of element are read and written."""
+
     size: int
-    byteorder: str
-    convert: str  # "" (as struct gives it), "object", or a codec name for u/w
+    key: tuple[object, ...]  # what the element means, for equality
+    ordered = True  # False when its bytes read the same in both byte orders
+    writable = True
+    direct: str | None = None  # the struct code whose values are already the values
+    builtin: str | None = None  # the builtin memoryview's code for the same bytes and values
+
+    def read(self, block: Any, count: int) -> Sequence[Any]:
+        raise NotImplementedError
+
+    def write(self, values: Sequence[Any]) -> bytes:
+        raise NotImplementedError
 
 
-def _struct_code(field: Field) -> tuple[str, str]:
-    """The standard-size struct code that reads one element, and its conversion."""
-    code = field.code
-    if code in "spuw":
-        letter = "s" if code == "p" and field.count == 0 else code  # struct fails on '0p'
-        if code in "uw":
-            bits = 16 if code == "u" else 32
-            order = "le" if field.byteorder == "<" else "be"
-            return f"{field.size}s", f"utf-{bits}-{order}"
-        return f"{field.count}{letter}", ""
+class _Number(_Element):
+    """A value ``struct`` reads with a standard-size code (numbers, bytes, addresses)."""
+
+    def __init__(self, code: str, size: int, order: str) -> None:
+        self.code, self.size, self.order = code, size, order
+        self.key = ("number", code)
+        self.ordered = size > 1
+        self.direct = code
+        native = code in _NATIVE_SINGLE and struct.calcsize(code) == size
+        self.builtin = code if native else None
+
+    def read(self, block: Any, count: int) -> Sequence[Any]:
+        """In C, into a list where it can: the builtin memoryview in native order, an
+        array swapped in place in the other, else struct."""
+        if self.builtin is not None and (self.order == NATIVE_ORDER or not self.ordered):
+            values: list[Any] = _byte_view(block).cast(self.builtin).tolist()  # type: ignore[call-overload]
+            return values
+        if self.order != NATIVE_ORDER and self.code in _SWAPPED_ARRAYS:
+            return _swapped(block, self.code).tolist()
+        return struct.unpack(f"{self.order}{count}{self.code}", block)
+
+    def write(self, values: Sequence[Any]) -> bytes:
+        return struct.pack(f"{self.order}{len(values)}{self.code}", *values)
+
+
+class _ObjectSlot:
+    """Where an object pointer's object goes: pointers are never read from copied bytes
+    (the object may be freed meanwhile); ``engine`` reads each one in place and
+    ``Format.fill_objects`` puts it here."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<object read in place>"
+
+
+OBJECT_SLOT = _ObjectSlot()
+
+
+class _Objects(_Number):
+    """``O``: the objects behind native pointers (read only, and only in place)."""
+
+    writable = False
+
+    def __init__(self, size: int) -> None:
+        super().__init__(_INT_CODES[size, False], size, NATIVE_ORDER)
+        self.key, self.direct, self.builtin = ("object",), None, None
+
+    def read(self, block: Any, count: int) -> Sequence[Any]:
+        return [OBJECT_SLOT] * count
+
+    def write(self, values: Sequence[Any]) -> bytes:
+        raise TypeError("object pointers 'O' cannot be packed")
+
+
+class _String(_Element):
+    """``s``/``p``: ``length`` bytes, one value."""
+
+    ordered = False
+
+    def __init__(self, code: str, length: int) -> None:
+        self.size = length
+        self.key = ("string", code, length)
+        letter = "s" if length == 0 else code  # struct fails on '0p'
+        self.direct = f"{length}{letter}"
+        self.packer = struct.Struct(self.direct)
+
+    def read(self, block: Any, count: int) -> Sequence[Any]:
+        if self.size == 0:
+            return [b""] * count
+        return list(map(operator.itemgetter(0), self.packer.iter_unpack(block)))
+
+    def write(self, values: Sequence[Any]) -> bytes:
+        return b"".join(map(self.packer.pack, values))
+
+
+class _Text(_Element):
+    """``u``/``w``: a ``str`` of ``length`` UTF-16/UTF-32 code units."""
+
+    def __init__(self, code: str, length: int, order: str) -> None:
+        unit = 2 if code == "u" else 4
+        self.code, self.length, self.size = code, length, unit * length
+        self.codec = f"utf-{8 * unit}-{'le' if order == '<' else 'be'}"
+        self.key = ("text", unit, length)
+
+    def read(self, block: Any, count: int) -> Sequence[Any]:
+        chunks = _chunks(block, self.size, count)
+        return list(map(bytes.decode, chunks, repeat(self.codec), repeat("surrogatepass")))
+
+    def write(self, values: Sequence[Any]) -> bytes:
+        if not all(map(isinstance, values, repeat(str))):
+            bad = _first_bad(values, lambda value: isinstance(value, str))
+            raise TypeError(f"'{self.code}' item must be a str, not {type(bad).__name__}")
+        encoded = list(map(str.encode, values, repeat(self.codec), repeat("surrogatepass")))
+        lengths = set(map(len, encoded))
+        if (self.length == 1 and lengths != {self.size}) or max(lengths) > self.size:
+            bad = values[next(i for i, e in enumerate(encoded) if not self._fits(len(e)))]
+            raise TypeError(f"'{self.code}' item must be {self._wanted()}, not {bad!r}")
+        return b"".join(map(bytes.ljust, encoded, repeat(self.size), repeat(b"\0")))
+
+    def _fits(self, nbytes: int) -> bool:
+        return nbytes == self.size if self.length == 1 else nbytes <= self.size
+
+    def _wanted(self) -> str:
+        if self.length == 1:
+            return "one character"
+        return f"a str of at most {self.length} characters"
+
+
+class _Bits(_Element):
+    """``Nt``: N bits in ceil(N/8) bytes, the unsigned integer of their low N bits."""
+
+    def __init__(self, bits: int, size: int, order: str) -> None:
+        self.bits, self.size = bits, size
+        self.word: Literal["little", "big"] = "little" if order == "<" else "big"
+        self.key = ("bits", bits)
+        self.ordered = size > 1
+        if 8 * size == bits and (size, False) in _INT_CODES:
+            self.direct = _INT_CODES[size, False]
+            self.order = order
+
+    def read(self, block: Any, count: int) -> Sequence[Any]:
+        if self.direct is not None:
+            return struct.unpack(f"{self.order}{count}{self.direct}", block)
+        numbers = map(int.from_bytes, _chunks(block, self.size, count), repeat(self.word))
+        if 8 * self.size == self.bits:
+            return list(numbers)
+        return list(map(operator.and_, numbers, repeat((1 << self.bits) - 1)))
+
+    def write(self, values: Sequence[Any]) -> bytes:
+        try:
+            numbers = list(map(operator.index, values))
+        except TypeError:
+            raise struct.error("required argument is not an integer") from None
+        if numbers and (min(numbers) < 0 or max(numbers) >> self.bits):
+            bad = _first_bad(numbers, lambda n: n >= 0 and not n >> self.bits)
+            raise struct.error(
+                f"{self.bits}-bit field requires 0 <= number < 2**{self.bits}, not {bad}"
+            )
+        return b"".join(map(int.to_bytes, numbers, repeat(self.size), repeat(self.word)))
+
+
+def _complex_values(values: Sequence[Any]) -> list[complex]:
+    """The values as complex numbers; a ``str`` is refused (``complex()`` would parse it)."""
+    if any(map(isinstance, values, repeat(str))):
+        bad = _first_bad(values, lambda value: not isinstance(value, str))
+        raise TypeError(f"a complex item must be a number, not {bad!r}")
+    return list(map(complex, values))
+
+
+class _Complex(_Element):
+    """``Zf``/``Zd``: a complex number stored as two floats (real, imaginary)."""
+
+    def __init__(self, code: str, order: str) -> None:
+        self.code, self.order = code, order
+        self.size = 2 * struct.calcsize(code)
+        self.key = ("complex", code)
+        self.builtin = "Z" + code if "Z" + code in _NATIVE_SINGLE else None
+
+    def read(self, block: Any, count: int) -> Sequence[Any]:
+        """In C: the builtin memoryview (3.15), struct (3.14), else marshal. The other
+        byte order is swapped first (array's byteswap beats struct's swapping reads)."""
+        if count == 0:
+            return []
+        view = _byte_view(block)
+        if self.order != NATIVE_ORDER:
+            view = memoryview(_swapped(view, self.code)).cast("B")
+        if self.builtin is not None:
+            values: list[complex] = view.cast(self.builtin).tolist()  # type: ignore[call-overload]
+            return values
+        if _STRUCT_COMPLEX:
+            return struct.unpack(f"={count}{self.code.upper()}", view)
+        if count < 2**31:
+            return _complex_items(view, count, self.code)
+        floats = struct.unpack(f"={2 * count}{self.code}", view)
+        return list(map(complex, floats[0::2], floats[1::2]))
+
+    def write(self, values: Sequence[Any]) -> bytes:
+        numbers = _complex_values(values)
+        if (self.code, self.order) == ("d", "<") and NATIVE_ORDER == "<" and len(numbers) < 2**31:
+            return _pack_complex(numbers)
+        parts = chain.from_iterable(map(operator.attrgetter("real", "imag"), numbers))
+        return struct.pack(f"{self.order}{2 * len(numbers)}{self.code}", *parts)
+
+
+class _LongDouble(_Element):
+    """``g``/``Zg``: long doubles through ctypes' ``c_longdouble``, read as Python floats
+    (precision beyond a double is lost); values are checked as ``'d'`` checks them."""
+
+    def __init__(self, pairs: bool) -> None:
+        self.parts = 2 if pairs else 1
+        self.size = self.parts * _LONG_DOUBLE[0]
+        self.key = ("long double", self.parts)
+
+    def read(self, block: Any, count: int) -> Sequence[Any]:
+        floats = _capi.long_doubles_from(bytes(block))
+        if self.parts == 1:
+            return floats
+        return list(map(complex, floats[0::2], floats[1::2]))
+
+    def write(self, values: Sequence[Any]) -> bytes:
+        if self.parts == 2:
+            numbers = _complex_values(values)
+            values = list(chain.from_iterable(map(operator.attrgetter("real", "imag"), numbers)))
+        doubles = struct.unpack(f"{len(values)}d", struct.pack(f"{len(values)}d", *values))
+        return _capi.long_doubles_to(doubles)
+
+
+class _Record(_Element):
+    """``T{...}``: a tuple of the record's fields."""
+
+    ordered = False
+
+    def __init__(self, record: Format) -> None:
+        self.record = record
+        self.size = record.itemsize
+        self.key = ("record", record._key)
+        self.writable = record.writable
+
+    def read(self, block: Any, count: int) -> Sequence[Any]:
+        return self.record.unpack(block, count)
+
+    def write(self, values: Sequence[Any]) -> bytes:
+        return self.record.pack(values)
+
+
+def _element_of(field: Field) -> _Element:
+    code, order = field.code, field.byteorder
+    if field.record is not None:
+        return _Record(field.record)
+    if code in ("Zf", "Zd"):
+        return _Complex(code[1], order)
+    if code in ("g", "Zg"):
+        return _LongDouble(pairs=code == "Zg")
+    if code in ("s", "p"):
+        return _String(code, field.count)
+    if code in ("u", "w"):
+        return _Text(code, field.count, order)
+    if code == "t":
+        return _Bits(field.count, field.size, order)
     if code == "O":
-        return _INT_CODES[field.size, False], "object"
-    if code in "lLnNP":
-        return _INT_CODES[field.size, code in "ln"], ""
-    return code, ""
+        return _Objects(field.size)
+    if code in "lLnN" or code in _POINTERS:
+        return _Number(_INT_CODES[field.size, code in "ln"], field.size, order)
+    return _Number(code, field.size, order)
 
 
-def _element_leaves(field: Field, offset: int) -> list[_Leaf]:
-    """The leaves of one element of ``field`` placed at ``offset``."""
-    if field.record is not None:
-        return [
-            _Leaf(leaf.offset + offset, leaf.code, leaf.size, leaf.byteorder, leaf.convert)
-            for leaf in field.record._leaves
-        ]
-    if field.code in ("Zf", "Zd"):
-        half = field.size // 2
-        code = field.code[1]
-        return [
-            _Leaf(offset, code, half, field.byteorder, ""),
-            _Leaf(offset + half, code, half, field.byteorder, ""),
-        ]
-    code, convert = _struct_code(field)
-    return [_Leaf(offset, code, field.size, field.byteorder, convert)]
+# --- values of many items: nesting and grouping ------------------------------------
 
 
-def _field_leaves(field: Field) -> list[_Leaf]:
-    leaves: list[_Leaf] = []
-    for index in range(math.prod(field.shape)):
-        leaves.extend(_element_leaves(field, field.offset + index * field.size))
-    return leaves
-
-
-# --- decoding plans: leaf columns -> values -----------------------------------
-
-_Column = Iterable[Any]
-
-
-def _group(columns: list[_Column], width: int, groups: int, count: int) -> list[_Column]:
-    """``groups`` columns of lists, each list made of ``width`` consecutive columns."""
+def _split(values: Sequence[Any], width: int, count: int) -> list[Any]:
+    """``count`` consecutive slices of ``width`` values (lists of a list, tuples of a tuple)."""
     if width == 0:
-        return [map(list, repeat((), count)) for _ in range(groups)]
-    return [
-        map(list, zip(*columns[i : i + width], strict=True)) for i in range(0, len(columns), width)
-    ]
+        return [()] * count if isinstance(values, tuple) else list(map(list, repeat((), count)))
+    end = width * count
+    return list(
+        map(values.__getitem__, map(slice, range(0, end, width), range(width, end + 1, width)))
+    )
 
 
-def _transpose(column: _Column, width: int, what: str) -> list[_Column]:
-    """Split a column of ``width``-sequences into ``width`` columns."""
-    items = column if isinstance(column, (list, tuple)) else list(column)
-    if width == 0:
+def _nest(values: Sequence[Any], shape: tuple[int, ...], count: int) -> list[Any]:
+    """``count`` sub-arrays of ``shape`` (nested lists) from their elements in C order."""
+    if 0 in shape:
+        template = _empty_nest(shape)
+        return list(map(copy.deepcopy, repeat(template, count)))
+    nested = values if isinstance(values, list) else list(values)
+    groups = count * math.prod(shape)
+    for dim in reversed(shape):
+        groups //= dim
+        nested = _split(nested, dim, groups)
+    return nested
+
+
+def _empty_nest(shape: tuple[int, ...]) -> list[Any]:
+    """The nested lists of a sub-array with a zero in its shape."""
+    if shape[0] == 0:
         return []
-    try:
-        columns = list(zip(*items, strict=True))
-    except TypeError as error:
-        bad = next((item for item in items if not isinstance(item, (list, tuple))), None)
-        raise TypeError(f"{what} needs a sequence of {width} values, got {bad!r}") from error
-    except ValueError as error:
-        lengths = list(map(len, items))
-        bad = items[lengths.index(min(lengths) if min(lengths) != width else max(lengths))]
-        raise struct.error(f"{what} needs {width} values, got {bad!r}") from error
-    if len(columns) != width:
-        raise struct.error(f"{what} needs {width} values, got {items[0]!r}")
-    return columns  # type: ignore[return-value]
+    return [_empty_nest(shape[1:]) for _ in range(shape[0])]
 
 
-class _Node:
-    """How the leaf columns of one field become its values (and back)."""
-
-    def decode(self, columns: Iterator[_Column], count: int) -> _Column:
-        raise NotImplementedError
-
-    def encode(self, column: _Column, out: list[_Column]) -> None:
-        raise NotImplementedError
-
-
-class _Scalar(_Node):
-    def __init__(self, leaf: _Leaf) -> None:
-        self.convert = leaf.convert
-
-    def decode(self, columns: Iterator[_Column], count: int) -> _Column:
-        column = next(columns)
-        if self.convert == "object":
-            return _objects(column)
-        if self.convert:
-            return map(str, column, repeat(self.convert), repeat("surrogatepass"))
-        return column
-
-    def encode(self, column: _Column, out: list[_Column]) -> None:
-        if self.convert:
-            column = map(str.encode, column, repeat(self.convert), repeat("surrogatepass"))
-        out.append(column)
+def _flatten(column: Sequence[Any], shape: tuple[int, ...], what: str) -> list[Any]:
+    """The elements in C order of a column of nested sequences of ``shape``."""
+    values = column if isinstance(column, list) else list(column)
+    for dim in shape:
+        _check_sequences(values, dim, what)
+        values = list(chain.from_iterable(values))
+    return values
 
 
-class _Complex(_Node):
-    def decode(self, columns: Iterator[_Column], count: int) -> _Column:
-        return map(complex, next(columns), next(columns))
-
-    def encode(self, column: _Column, out: list[_Column]) -> None:
-        values = list(map(complex, column))
-        out.append(map(operator.attrgetter("real"), values))
-        out.append(map(operator.attrgetter("imag"), values))
-
-
-class _SubArray(_Node):
-    def __init__(self, shape: tuple[int, ...], element: _Node) -> None:
-        self.shape = shape
-        self.element = element
-
-    def decode(self, columns: Iterator[_Column], count: int) -> _Column:
-        elements = [self.element.decode(columns, count) for _ in range(math.prod(self.shape))]
-        for level in reversed(range(len(self.shape))):
-            groups = math.prod(self.shape[:level])
-            elements = _group(elements, self.shape[level], groups, count)
-        return elements[0]
-
-    def encode(self, column: _Column, out: list[_Column]) -> None:
-        columns = [column]
-        for width in self.shape:
-            columns = [part for c in columns for part in _transpose(c, width, "sub-array")]
-        for part in columns:
-            self.element.encode(part, out)
+def _check_sequences(values: Sequence[Any], width: int, what: str) -> None:
+    """Each value is a list or tuple of ``width`` values (TypeError / struct.error)."""
+    if not all(map(isinstance, values, repeat((list, tuple)))):
+        bad = _first_bad(values, lambda value: isinstance(value, (list, tuple)))
+        raise TypeError(f"{what} needs a sequence of {width} values, got {bad!r}")
+    if any(map(width.__ne__, map(len, values))):
+        bad = _first_bad(values, lambda value: len(value) == width)
+        raise struct.error(f"{what} needs {width} values, got {bad!r}")
 
 
-class _Record(_Node):
-    def __init__(self, children: list[_Node]) -> None:
-        self.children = children
-
-    def decode(self, columns: Iterator[_Column], count: int) -> _Column:
-        if not self.children:
-            return repeat((), count)
-        return zip(*[child.decode(columns, count) for child in self.children], strict=True)
-
-    def encode(self, column: _Column, out: list[_Column]) -> None:
-        parts = _transpose(column, len(self.children), "record")
-        for child, part in zip(self.children, parts, strict=True):
-            child.encode(part, out)
-
-
-def _objects(addresses: _Column) -> list[object]:
-    """The objects behind pointers (one Python call per item: ``_capi`` has no bulk form)."""
-    return list(map(_capi.object_at, addresses))
-
-
-def _node_for(field: Field) -> _Node:
-    if field.record is not None:
-        element: _Node = _Record([_node_for(f) for f in field.record.fields])
-    elif field.code in ("Zf", "Zd"):
-        element = _Complex()
-    else:
-        element = _Scalar(_element_leaves(field, 0)[0])
-    return _SubArray(field.shape, element) if field.shape else element
-
-
-# --- struct programs: bytes <-> leaf columns ------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Program:
-    """One struct that reads the leaves of one byte order (other bytes are padding)."""
-
-    byteorder: str
-    indices: tuple[int, ...]  # positions of its leaves in the item's leaf list
-    item: struct.Struct
-    flat_code: str | None  # set when the item is ``len(indices)`` equal, packed codes
-
-    def read(self, data: memoryview, count: int) -> list[_Column]:
-        width = len(self.indices)
-        if self.flat_code is not None:
-            flat = struct.unpack(f"{self.byteorder}{count * width}{self.flat_code}", data)
-            return [flat] if width == 1 else [flat[i::width] for i in range(width)]
-        rows = list(self.item.iter_unpack(data))
-        if width == 1:
-            return [list(map(operator.itemgetter(0), rows))]
-        return list(zip(*rows, strict=True))
-
-    def write(self, columns: list[_Column], count: int) -> bytes:
-        if self.flat_code is not None and len(columns) == 1:
-            return struct.pack(f"{self.byteorder}{count}{self.flat_code}", *columns[0])
-        return b"".join(map(self.item.pack, *columns))
-
-
-def _programs(leaves: Sequence[_Leaf], itemsize: int) -> tuple[_Program, ...]:
-    programs = []
-    for order in "<>":
-        indices = tuple(i for i, leaf in enumerate(leaves) if leaf.byteorder == order)
-        if not indices:
-            continue
-        parts, position = [order], 0
-        for i in indices:
-            leaf = leaves[i]
-            parts.append(f"{leaf.offset - position}x{leaf.code}")
-            position = leaf.offset + leaf.size
-        parts.append(f"{itemsize - position}x")
-        item = struct.Struct("".join(parts))
-        codes = {leaves[i].code for i in indices}
-        code = codes.pop()
-        simple = (
-            not codes
-            and code[-1] not in "sp"
-            and leaves[indices[0]].size * len(indices) == itemsize
-        )
-        programs.append(_Program(order, indices, item, code if simple else None))
-    return tuple(programs)
+def _objects_made(field: Field, element: _Element) -> int:
+    """The Python objects one item makes for ``field``: its nesting lists and values."""
+    lists, outer = 0, 1
+    for dim in field.shape:
+        lists += outer
+        outer *= dim
+    per_element = 1 + (element.record._made if isinstance(element, _Record) else 0)
+    return lists + field.elements * per_element
 
 
 # --- the parser ------------------------------------------------------------------
@@ -361,45 +558,67 @@ class _Parsed:
     alignment: int
 
 
+_DIGITS = re.compile("[0-9]*")
+_AFTER_BARE_Z = frozenset(":}" + _PREFIXES)  # ctypes' wchar_t pointer 'Z' ends there
+
+
 class _Parser:
-    """A recursive-descent reader of one format string."""
+    """A recursive-descent reader of one format string: each character is read once."""
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.pos = 0
         self.prefix = "@"
+        self.depth = 0
 
     def fail(self, reason: str, pos: int | None = None) -> ValueError:
         where = self.pos if pos is None else pos
         return ValueError(f"bad format {self.text!r} at position {where}: {reason}")
 
-    def refuse(self, what: str) -> NotImplementedError:
-        return NotImplementedError(
-            f"format {self.text!r} at position {self.pos}: {what} are not supported"
-        )
+    def refuse(self, what: str, pos: int) -> NotImplementedError:
+        return NotImplementedError(f"format {self.text!r} at position {pos}: {what}")
 
     def peek(self) -> str:
         return self.text[self.pos] if self.pos < len(self.text) else ""
 
+    def bounded(self, value: int, what: str, pos: int) -> int:
+        """``value`` if it fits a ``Py_ssize_t``, else ValueError naming it."""
+        if value > _MAX_SIZE:
+            raise self.fail(f"{what} {value} is larger than Py_ssize_t allows ({_MAX_SIZE})", pos)
+        return value
+
     def digits(self) -> int | None:
         start = self.pos
-        while self.peek().isdigit() and self.peek().isascii():
+        self.pos = _DIGITS.match(self.text, start).end()  # type: ignore[union-attr]
+        if self.pos == start:
+            return None
+        written = self.text[start : self.pos].lstrip("0") or "0"
+        if len(written) > len(str(_MAX_SIZE)):  # int() of it would cost its square
+            digits = f"{written[:20]}... ({len(written)} digits)"
+            raise self.fail(f"count {digits} is larger than Py_ssize_t allows ({_MAX_SIZE})", start)
+        return self.bounded(int(written), "count", start)
+
+    def spaces(self) -> None:
+        while self.peek() == " ":
             self.pos += 1
-        return int(self.text[start : self.pos]) if self.pos > start else None
+
+    def prefixes(self) -> None:
+        while self.peek() and self.peek() in _PREFIXES:
+            self.prefix = self.text[self.pos]
+            self.pos += 1
 
     def shape(self) -> tuple[int, ...]:
         start = self.pos
         self.pos += 1  # '('
-        dims = []
+        dims, elements = [], 1
         while True:
-            while self.peek() == " ":
-                self.pos += 1
+            self.spaces()
             dim = self.digits()
             if dim is None:
                 raise self.fail("sub-array shape needs a number", self.pos)
             dims.append(dim)
-            while self.peek() == " ":
-                self.pos += 1
+            elements = self.bounded(elements * dim, "sub-array element count", start)
+            self.spaces()
             char = self.peek()
             self.pos += 1
             if char == ")":
@@ -418,25 +637,29 @@ class _Parser:
         return name
 
     def code(self) -> str:
+        """One code: a letter, ``Zf``/``Zd``/``Zg`` (``F``/``D`` give ``Zf``/``Zd``), a
+        bare ``Z``, ``T`` and its ``{``, ``X`` and its ``{``."""
         char = self.peek()
+        following = self.text[self.pos + 1 : self.pos + 2]
         if char == "Z":
-            kind = self.text[self.pos + 1 : self.pos + 2]
-            if kind == "g":
-                raise self.refuse("long double complex numbers ('Zg')")
-            if kind not in ("f", "d"):
-                raise self.fail(f"'Z' must be followed by 'f' or 'd', not {kind!r}")
+            if following in ("f", "d", "g"):
+                self.pos += 2
+                return "Z" + following
+            if following and following not in _AFTER_BARE_Z and not following.isspace():
+                raise self.fail(f"'Z' must be followed by 'f', 'd' or 'g', not {following!r}")
+            self.pos += 1
+            return "Z"
+        if char in ("F", "D"):
+            self.pos += 1
+            return "Z" + char.lower()
+        if char in ("T", "X"):
+            if following != "{":
+                raise self.fail(f"{char!r} must be followed by '{{'")
             self.pos += 2
-            return "Z" + kind
-        if char in _REFUSED and char:
-            raise self.refuse(f"{_REFUSED[char]} ({char!r})")
-        if char == "T":
-            if self.text[self.pos + 1 : self.pos + 2] != "{":
-                raise self.fail("'T' must be followed by '{'")
-            self.pos += 2
-            return "T"
+            return char
         if not char:
             raise self.fail("a code is missing at the end")
-        if char not in _STRUCT_CODES + _EXTRA_CODES:
+        if char not in _CODES:
             raise self.fail(f"unknown code {char!r}")
         self.pos += 1
         return char
@@ -457,118 +680,175 @@ class _Parser:
                     raise self.fail("'}' without 'T{'")
                 self.pos += 1
                 if self.prefix == "@":
-                    offset += (-offset) % alignment
+                    offset = self.bounded(offset + (-offset) % alignment, "record size", opened)
                 return _Parsed(fields, offset, alignment)
             if char.isspace():
                 self.pos += 1
                 continue
             if char in _PREFIXES:
-                self.prefix = char
-                self.pos += 1
+                self.prefixes()
                 continue
-            shape = self.shape() if char == "(" else ()
-            while self.peek() in _PREFIXES and self.peek():
-                self.prefix = self.text[self.pos]
-                self.pos += 1
-            offset, element_alignment, new = self.element(shape, offset)
+            offset, element_alignment, field = self.element(offset)
             if self.prefix == "@":
                 alignment = math.lcm(alignment, element_alignment)
-            fields.extend(new)
+            if field is not None:
+                fields.append(field)
 
-    def element(self, shape: tuple[int, ...], offset: int) -> tuple[int, int, list[Field]]:
-        """Place one code (with its repeat count) at ``offset``; the fields it makes."""
-        start, prefix = self.pos, self.prefix
+    def nested(self, opened: int) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.fail(f"nested more than {MAX_DEPTH} levels deep", opened)
+
+    def element(self, offset: int, named: bool = True) -> tuple[int, int, Field | None]:
+        """Place one element (shape, count, code, name) at ``offset``; the field it makes."""
+        start = self.pos
+        shape = self.shape() if self.peek() == "(" else ()
+        self.prefixes()
+        prefix = self.prefix
         count = self.digits()
         code_start = self.pos
         code = self.code()
         order = NATIVE_ORDER if prefix in "@=^" else ("<" if prefix == "<" else ">")
-        record: Format | None = None
-        if code == "T":
-            parsed = self.parse(closing=True)
-            record = Format._record(parsed, self.text[code_start : self.pos], prefix)
-            size, align = parsed.itemsize, parsed.alignment
+        record, target = self.referent(code, code_start, prefix)
+        if record is not None:
+            size, align = record.itemsize, record.alignment
         else:
             size, align = self.size_of(code, prefix, start)
+        self.native_order_only(code, order, start)
+        name = self.name() if named else None
+        number = 1 if count is None else count
+        if self.prefix == "@":  # after a record: the state its '}' left (NumPy's rule)
+            offset = self.bounded(offset + (-offset) % align, "offset", start)
+        if code == "x":
+            return self.after(offset, size * number * math.prod(shape), start), align, None
+        if code in _LENGTHS:
+            size = -(-number // 8) if code == "t" else size * number
+            field = Field(
+                name, offset, code, shape, number, self.bounded(size, "size", start), order
+            )
+            return self.after(offset, field.nbytes, start), align, field
+        if (name is not None or shape) and number != 1:
+            shape, number = (*shape, number), 1
+            self.bounded(math.prod(shape), "sub-array element count", start)
+        if number == 0:
+            return offset, align, None
+        field = Field(name, offset, code, shape, 1, size, order, record, number, target)
+        return self.after(offset, field.nbytes, start), align, field
+
+    def after(self, offset: int, nbytes: int, start: int) -> int:
+        """The offset after a field of ``nbytes`` bytes at ``offset``, both bounded."""
+        self.bounded(nbytes, "field size", start)
+        return self.bounded(offset + nbytes, "item size", start)
+
+    def referent(self, code: str, code_start: int, prefix: str) -> tuple[Format | None, str | None]:
+        """A record's parsed fields (``T{...}``), or the text a pointer refers to."""
+        if code == "T":
+            self.nested(code_start)
+            parsed = self.parse(closing=True)
+            self.depth -= 1
+            text = self.text[code_start : self.pos]
+            return Format._record(parsed, text, prefix), None
+        if code == "&":
+            self.nested(code_start)
+            start = self.pos
+            self.element(0, named=False)  # validated and sized, then only its text is kept
+            self.depth -= 1
+            return None, self.text[start : self.pos]
+        if code == "X":
+            return None, self.signature()
+        return None, None
+
+    def signature(self) -> str:
+        """The text inside ``X{...}`` up to its matching ``}`` (never interpreted)."""
+        start, depth = self.pos, 1
+        while depth:
+            char = self.peek()
+            if not char:
+                raise self.fail(f"'X{{' opened at position {start - 2} is never closed")
+            depth += {"{": 1, "}": -1}.get(char, 0)
+            self.pos += 1
+        return self.text[start : self.pos - 1]
+
+    def native_order_only(self, code: str, order: str, start: int) -> None:
         if code == "O" and order != NATIVE_ORDER:
             raise self.fail(
-                f"object pointers 'O' must be in native byte order, not {prefix!r}", start
+                f"object pointers 'O' must be in native byte order, not {self.prefix!r}", start
             )
-        name = self.name()
-        repeat_count = 1 if count is None else count
-        if self.prefix == "@":  # after a record: the state its '}' left (NumPy's rule)
-            offset += (-offset) % align
-        if code == "x":
-            return offset + size * repeat_count * math.prod(shape), align, []
-        if code in _STRINGS:
-            string = Field(name, offset, code, shape, repeat_count, size * repeat_count, order)
-            return offset + string.nbytes, align, [string]
-        if (name is not None or shape) and repeat_count != 1:
-            shape, repeat_count = (*shape, repeat_count), 1
-        fields = []
-        for _ in range(repeat_count):
-            fields.append(Field(name, offset, code, shape, 1, size, order, record))
-            offset += fields[-1].nbytes
-        return offset, align, fields
+        if code in ("g", "Zg") and order != NATIVE_ORDER:
+            raise self.refuse("long double in non-native byte order is not supported", start)
 
     def size_of(self, code: str, prefix: str, start: int) -> tuple[int, int]:
-        if prefix in "@^":
-            size, align = _NATIVE[code[-1]]
-            if code[0] == "Z":
-                size *= 2
-            return size, align if prefix == "@" else 1
+        letter = code[-1] if code != "Z" else "Z"
+        if prefix in "@^" or code in _POINTERS or code in ("g", "Zg"):
+            size, align = _NATIVE[letter]
+            return (2 * size if code[0] == "Z" and code != "Z" else size), (
+                align if prefix == "@" else 1
+            )
         if code in _NATIVE_ONLY:
             raise self.fail(f"code {code!r} needs native size ('@' or '^'), not {prefix!r}", start)
-        size = _STANDARD_SIZE[code[-1]]
+        if code == "O":
+            return _capi.POINTER_SIZE, 1
+        size = _STANDARD_SIZE.get(letter, 1)
         return (2 * size if code[0] == "Z" else size), 1
 
 
 # --- Format --------------------------------------------------------------------
 
 
-def _canonical(field: Field) -> tuple[object, ...]:
-    """What a field means: equal for fields giving the same bytes and values."""
-    if field.record is not None:
-        what: object = field.record._key
-    elif field.code in ("Zf", "Zd"):
-        what = field.code
-    else:
-        what = _struct_code(field)
-    one_byte = field.size == 1 and field.record is None
-    order = "|" if one_byte or field.code in "sp" else field.byteorder
-    return (field.name, field.offset, what, field.shape, order)
+def _canonical(fields: Sequence[Field], elements: Sequence[_Element]) -> tuple[object, ...]:
+    """What the fields mean: equal for fields giving the same bytes and values.
+
+    Adjacent unnamed scalar fields of one kind are one run (``'iii'`` is ``'3i'``).
+    """
+    runs: list[tuple[object, ...]] = []
+    end = -1
+    for field, element in zip(fields, elements, strict=True):
+        order = field.byteorder if element.ordered else "|"
+        what = (element.key, order)
+        plain = field.name is None and not field.shape
+        if plain and runs and runs[-1][0] is None and runs[-1][2] == what and end == field.offset:
+            name, offset, _, shape, before = runs[-1]
+            runs[-1] = (name, offset, what, shape, before + field.repeat)  # type: ignore[operator]
+        else:
+            runs.append((field.name, field.offset, what, field.shape, field.repeat))
+        end = field.offset + field.nbytes
+    return tuple(runs)
 
 
 class Format:
     """A parsed PEP 3118 format. ``Format(text)`` is cached and raises
-    ``ValueError`` (malformed, naming the format and position) or
-    ``NotImplementedError`` (``g``, ``Zg``, ``&``: recognised, refused).
+    ``ValueError`` (malformed or a size beyond ``Py_ssize_t``, naming the format and
+    position) or ``NotImplementedError`` (``g`` in non-native byte order).
 
     - ``text``: the format as given; ``itemsize``, ``alignment`` (1 unless ``@``
-      aligned something); ``fields``: the top-level fields (padding is not one);
-      ``byteorder``: ``'<'``/``'>'`` shared by all fields, else ``None``;
+      aligned something); ``fields``: the top-level fields (padding is not one;
+      ``'3i'`` is one field of ``repeat`` 3); ``byteorder``: ``'<'``/``'>'``
+      shared by all fields, else ``None``;
     - ``nvalues``: the leaf Python values of one item (a complex number or a
-      string is one value; a sub-array ``(2,3)i`` is six);
+      string is one value; a sub-array ``(2,3)i`` is six, ``3i`` three);
     - ``native``: the struct code if the builtin memoryview takes the text as is;
       ``native_equivalent``: a native code with the same bytes and values;
     - ``writable``: False when the format holds object pointers (``O``).
 
-    Items: one scalar field gives the scalar, several top-level fields a tuple,
-    a record ``T{}`` a tuple of its fields, a sub-array nested lists, ``Zf``/``Zd``
-    complex, ``u``/``w`` str (trailing NULs kept), ``c``/``s``/``p`` bytes, ``O``
-    the object; an item without values is ``()``.
+    Items: one scalar field gives the scalar, several values a tuple (struct's
+    ``'3i'`` too), a record ``T{}`` a tuple of its values, a sub-array nested
+    lists, ``Zf``/``Zd``/``Zg`` complex, ``g`` float, ``u``/``w`` str (trailing
+    NULs kept), ``c``/``s``/``p`` bytes, ``O`` the object, pointers and bits int;
+    an item without values is ``()``.
     """
 
     __slots__ = (
         "__weakref__",
-        "_complex",
+        "_blocks",
+        "_elements",
         "_hash",
         "_key",
-        "_leaves",
-        "_nodes",
-        "_programs",
+        "_made",
         "_record_of",
         "_rows",
         "_scalar",
+        "_whole",
+        "_width",
         "alignment",
         "byteorder",
         "fields",
@@ -579,7 +859,6 @@ class Format:
         "text",
         "writable",
     )
-    _cache: ClassVar[dict[str, Format]] = {}
 
     text: str
     itemsize: int
@@ -590,26 +869,24 @@ class Format:
     nvalues: int
     writable: bool
     byteorder: str | None
-    _record_of: bool
-    _leaves: tuple[_Leaf, ...]
-    _nodes: tuple[_Node, ...]
-    _programs: tuple[_Program, ...]
+    _record_of: bool  # a record's format: items are tuples, even of one value
+    _elements: tuple[_Element, ...]  # how each field's elements are read and written
+    _width: int  # values of an item at the top level (a repeated field gives several)
+    _whole: int | None  # the field that is all of the item's bytes, if one is
+    _rows: struct.Struct | None  # reads an item's values in one go, when struct can
+    _blocks: struct.Struct | None  # cuts an item into the bytes of each field
+    _scalar: str | None
+    _made: int  # Python objects one item makes
     _key: tuple[object, ...]
     _hash: int
-    _complex: tuple[str, str] | None
-    _rows: bool
-    _scalar: str | None
 
     def __new__(cls, fmt: str | bytes) -> Format:
         text = fmt.decode("latin-1") if isinstance(fmt, (bytes, bytearray)) else fmt
         if not isinstance(text, str):
             raise TypeError(f"format must be str or bytes, not {type(fmt).__name__}")
-        cached = cls._cache.get(text)
-        if cached is not None:
-            return cached
-        parsed = _Parser(text).parse(closing=False)
-        self = cls._build(text, parsed, record=False)
-        return cls._cache.setdefault(text, self)
+        if len(text) > _CACHED_TEXT:
+            return _parse(text)
+        return _cached_parse(text)
 
     @classmethod
     def _record(cls, parsed: _Parsed, text: str, prefix: str) -> Format:
@@ -620,8 +897,8 @@ class Format:
     def _build(cls, text: str, parsed: _Parsed, record: bool) -> Format:
         self = object.__new__(cls)
         fields = tuple(parsed.fields)
-        leaves = tuple(leaf for field in fields for leaf in _field_leaves(field))
-        key = (record, parsed.itemsize, tuple(map(_canonical, fields)))
+        elements = tuple(map(_element_of, fields))
+        key = (record, parsed.itemsize, _canonical(fields, elements))
         orders = {field.byteorder for field in fields}
         attributes: dict[str, object] = {
             "text": text,
@@ -629,21 +906,22 @@ class Format:
             "alignment": parsed.alignment,
             "fields": fields,
             "byteorder": orders.pop() if len(orders) == 1 else None,
-            "nvalues": sum(_values_in(field) for field in fields),
-            "writable": all(leaf.convert != "object" for leaf in leaves),
+            "nvalues": sum(map(_values_in, fields, elements)),
+            "writable": all(element.writable for element in elements),
             "native": _native_code(text),
             "_record_of": record,
-            "_leaves": leaves,
-            "_nodes": tuple(map(_node_for, fields)),
-            "_programs": _programs(leaves, parsed.itemsize),
+            "_elements": elements,
+            "_width": sum(field.repeat for field in fields),
+            "_whole": _whole_field(fields, parsed.itemsize),
+            "_made": sum(map(_objects_made, fields, elements)),
             "_key": key,
             "_hash": hash(key),
         }
         for name, value in attributes.items():
             object.__setattr__(self, name, value)
+        object.__setattr__(self, "_rows", _rows_struct(self))
+        object.__setattr__(self, "_blocks", _blocks_struct(self))
         object.__setattr__(self, "native_equivalent", _native_equivalent(self))
-        object.__setattr__(self, "_complex", _complex_scalar(self))
-        object.__setattr__(self, "_rows", _plain_rows(self))
         object.__setattr__(self, "_scalar", _scalar_code(self))
         return self
 
@@ -679,45 +957,99 @@ class Format:
             )
         if count == 0:
             return []
+        if self._made > _FREE_OBJECTS + 2 * self.itemsize + len(self.text):
+            raise ValueError(
+                f"format {self.text!r}: an item of {self.itemsize} bytes would make "
+                f"{self._made} Python objects"
+            )
         view = view[:needed]
-        if not self._leaves:  # padding, empty records and empty sub-arrays
-            return list(self._decode([], count))
-        if self.itemsize == 0:  # only empty strings: struct cannot iterate a 0-byte item
-            empty: list[_Column] = [[b""]] * len(self._leaves)
-            return [next(iter(self._decode(empty, 1)))] * count
         if self.native_equivalent is not None:
             values: list[Any] = view.cast(self.native_equivalent).tolist()  # type: ignore[call-overload]
             return values
-        if self._complex is not None and count < 2**31:
-            return _complex_items(view, count, *self._complex)
-        if self._rows:
-            return list(self._programs[0].item.iter_unpack(view))
-        columns = self._read_columns(view, count)
-        return list(self._decode(columns, count))
+        if self._rows is not None:
+            rows = self._rows.iter_unpack(view)
+            if self._width == 1 and not self._record_of:
+                return list(map(operator.itemgetter(0), rows))
+            return list(rows)
+        columns = list(
+            map(
+                self._read_field,
+                self.fields,
+                self._elements,
+                self._blocks_of(view, count),
+                repeat(count),
+            )
+        )
+        return self._items(columns, count)
 
     def unpack_one(self, data: Any) -> Any:
         """The single item at the start of ``data``."""
         return self.unpack(data, 1)[0]
 
-    def _read_columns(self, view: memoryview, count: int) -> list[_Column]:
-        if len(self._programs) == 1:
-            return self._programs[0].read(view, count)
-        columns: list[_Column] = [()] * len(self._leaves)
-        for program in self._programs:
-            for index, column in zip(program.indices, program.read(view, count), strict=True):
-                columns[index] = column
-        return columns
+    def object_offsets(self) -> list[int]:
+        """The byte offsets, within one item, of its object pointers (``O``), in the order
+        its values hold them (``unpack`` leaves ``OBJECT_SLOT`` there)."""
+        offsets: list[int] = []
+        for field, element in zip(self.fields, self._elements, strict=True):
+            starts = range(field.offset, field.offset + field.nbytes, max(field.size, 1))
+            if isinstance(element, _Objects):
+                offsets.extend(starts)
+            elif isinstance(element, _Record) and not element.record.writable:
+                inner = element.record.object_offsets()
+                offsets.extend(start + offset for start in starts for offset in inner)
+        return offsets
 
-    def _decode(self, columns: list[_Column], count: int) -> _Column:
-        source = iter(columns)
-        if self._record_of:
-            return _Record(list(self._nodes)).decode(source, count)
-        values = [node.decode(source, count) for node in self._nodes]
-        if len(values) == 1:
-            return values[0]
-        if not values:
-            return repeat((), count)
-        return zip(*values, strict=True)
+    @staticmethod
+    def fill_objects(items: list[Any], objects: Iterator[Any]) -> list[Any]:
+        """``items`` with each ``OBJECT_SLOT`` replaced by the next of ``objects``."""
+
+        def fill(value: Any) -> Any:
+            if value is OBJECT_SLOT:
+                return next(objects)
+            if type(value) is tuple:
+                return tuple(map(fill, value))
+            if type(value) is list:
+                return list(map(fill, value))
+            return value
+
+        return list(map(fill, items))
+
+    def _blocks_of(self, view: memoryview, count: int) -> list[Any]:
+        """The bytes of each field, the field's bytes of every item one after another."""
+        rows: list[tuple[bytes, ...]] | None = None
+        blocks: list[Any] = []
+        for index, field in enumerate(self.fields):
+            if field.nbytes == 0:
+                blocks.append(b"")
+            elif index == self._whole:
+                blocks.append(view)
+            else:
+                if rows is None:
+                    assert self._blocks is not None  # the item has bytes beyond this field's
+                    rows = list(self._blocks.iter_unpack(view))
+                blocks.append(b"".join(map(operator.itemgetter(index), rows)))
+        return blocks
+
+    @staticmethod
+    def _read_field(field: Field, element: _Element, block: Any, count: int) -> Sequence[Any]:
+        """The field's value in each item (a tuple of ``repeat`` values if it repeats)."""
+        values = element.read(block, count * field.elements)
+        if field.shape:
+            return _nest(values, field.shape, count)
+        if field.repeat == 1:
+            return values
+        return _split(tuple(values), field.repeat, count)
+
+    def _items(self, columns: list[Sequence[Any]], count: int) -> list[Any]:
+        """The items from each field's column of values."""
+        if self._width == 1 and not self._record_of:
+            return list(columns[0])
+        if not columns:
+            return [()] * count
+        if self._width == len(columns):
+            return list(zip(*columns, strict=True))
+        pieces = [zip(c) if f.repeat == 1 else c for f, c in zip(self.fields, columns, strict=True)]
+        return list(map(tuple, map(chain, *pieces)))
 
     # --- packing ---
 
@@ -747,7 +1079,7 @@ class Format:
         count = len(items)
         if count == 0:
             return b""
-        if not self._leaves:
+        if not self.fields:
             return bytes(self.itemsize * count)
         try:
             return self._pack_all(items, count)
@@ -755,25 +1087,26 @@ class Format:
             raise self._naming_bad_item(items, error) from error
 
     def _pack_all(self, items: Sequence[Any], count: int) -> bytes:
-        if self._complex == ("d", NATIVE_ORDER) and NATIVE_ORDER == "<" and count < 2**31:
-            return _pack_complex(items, count)
-        columns: list[_Column] = []
-        if self._record_of:
-            _Record(list(self._nodes)).encode(items, columns)
-        elif len(self._nodes) == 1:
-            self._nodes[0].encode(items, columns)
-        else:
-            for node, part in zip(
-                self._nodes, _transpose(items, len(self._nodes), "item"), strict=True
-            ):
-                node.encode(part, columns)
-        if len(self._programs) == 1:
-            return self._programs[0].write(columns, count)
-        merged = 0
-        for program in self._programs:
-            chunk = program.write([columns[i] for i in program.indices], count)
-            merged |= int.from_bytes(chunk, "little")
-        return merged.to_bytes(count * self.itemsize, "little")
+        single = self._width == 1 and not self._record_of
+        if not single:
+            _check_sequences(items, self._width, "record" if self._record_of else "item")
+        if self._rows is not None:
+            if single:
+                return b"".join(map(self._rows.pack, items))
+            return b"".join(starmap(self._rows.pack, items))
+        blocks = []
+        position = 0
+        for field, element in zip(self.fields, self._elements, strict=True):
+            column = items if single else _column(items, position, field.repeat)
+            values = _flatten(column, field.shape, "sub-array") if field.shape else column
+            blocks.append(element.write(values))
+            position += field.repeat
+        if self._whole is not None:
+            return blocks[self._whole]
+        if self._blocks is None:  # items without bytes: the values were checked
+            return b""
+        chunks = [_chunks(b, f.nbytes, count) for f, b in zip(self.fields, blocks, strict=True)]
+        return b"".join(map(self._blocks.pack, *chunks))
 
     def _naming_bad_item(self, items: Sequence[Any], error: Exception) -> Exception:
         """The same kind of error, saying which item could not be packed."""
@@ -787,9 +1120,26 @@ class Format:
         return kind(f"cannot pack {items[0]!r} as format {self.text!r}: {error}")
 
 
-def _values_in(field: Field) -> int:
-    element = field.record.nvalues if field.record is not None else 1
-    return element * math.prod(field.shape)
+def _parse(text: str) -> Format:
+    return Format._build(text, _Parser(text).parse(closing=False), record=False)
+
+
+_cached_parse = functools.lru_cache(maxsize=_CACHE_SIZE)(_parse)
+
+
+def _column(items: Sequence[Any], position: int, width: int) -> list[Any]:
+    """One field's values in every item: the value at ``position``, or the ``width``
+    values from there, one after another, when the field repeats."""
+    if width == 1:
+        return list(map(operator.itemgetter(position), items))
+    picked = map(operator.itemgetter(slice(position, position + width)), items)
+    return list(chain.from_iterable(picked))
+
+
+def _values_in(field: Field, element: _Element) -> int:
+    """The leaf values of one item's ``field``."""
+    each = element.record.nvalues if isinstance(element, _Record) else 1
+    return field.elements * each
 
 
 def _native_code(text: str) -> str | None:
@@ -798,36 +1148,71 @@ def _native_code(text: str) -> str | None:
     return code if code in _NATIVE_SINGLE else None
 
 
-def _scalar_field(fmt: Format) -> Field | None:
-    """The field of items that are one scalar: no record, sub-array or padding."""
+def _whole_field(fields: Sequence[Field], itemsize: int) -> int | None:
+    """The index of the field that holds all the item's bytes (the others hold none)."""
+    if itemsize == 0:
+        return None
+    whole = [index for index, field in enumerate(fields) if field.nbytes == itemsize]
+    return whole[0] if whole else None
+
+
+def _rows_struct(fmt: Format) -> struct.Struct | None:
+    """One struct whose ``iter_unpack`` tuples are the items' values, when there is one:
+    scalars struct reads as they are, in one byte order, and more than one field."""
+    if fmt._whole is not None or fmt.itemsize == 0:
+        return None
+    orders = set()
+    parts = []
+    position = 0
+    for field, element in zip(fmt.fields, fmt._elements, strict=True):
+        if element.direct is None or field.shape:
+            return None
+        if element.ordered:
+            orders.add(field.byteorder)
+        count = field.repeat if field.repeat != 1 else ""  # strings never repeat
+        parts.append(f"{field.offset - position}x{count}{element.direct}")
+        position = field.offset + field.nbytes
+    if len(orders) > 1:
+        return None
+    order = orders.pop() if orders else "<"
+    return struct.Struct(order + "".join(parts) + f"{fmt.itemsize - position}x")
+
+
+def _blocks_struct(fmt: Format) -> struct.Struct | None:
+    """A struct that cuts an item into the bytes of each of its fields."""
+    if fmt._rows is not None or fmt._whole is not None or fmt.itemsize == 0:
+        return None
+    parts = []
+    position = 0
+    for field in fmt.fields:
+        parts.append(f"{field.offset - position}x{field.nbytes}s")
+        position = field.offset + field.nbytes
+    return struct.Struct("<" + "".join(parts) + f"{fmt.itemsize - position}x")
+
+
+def _scalar_element(fmt: Format) -> tuple[Field, _Element] | None:
+    """The field of items that are one scalar: no record, sub-array, repeat or padding."""
     if len(fmt.fields) != 1 or fmt._record_of:
         return None
     field = fmt.fields[0]
-    if field.shape or field.record is not None or field.size != fmt.itemsize:
+    if field.shape or field.repeat != 1 or field.record is not None:
         return None
-    return field
+    if field.size != fmt.itemsize:
+        return None
+    return field, fmt._elements[0]
 
 
 def _native_equivalent(fmt: Format) -> str | None:
     if fmt.native is not None:
         return fmt.native
-    field = _scalar_field(fmt)
-    if field is None:
+    scalar = _scalar_element(fmt)
+    if scalar is None:
         return None
-    code, convert = _struct_code(field)
-    if convert or code not in _NATIVE_SINGLE or code in "lLnNP":
-        return None
-    if field.size > 1 and field.byteorder != NATIVE_ORDER:
+    field, element = scalar
+    code = element.builtin
+    if code is None or (element.ordered and field.byteorder != NATIVE_ORDER):
         return None
     return code
-
-
-def _complex_scalar(fmt: Format) -> tuple[str, str] | None:
-    """(float code, byte order) when each item is one complex number and nothing else."""
-    field = _scalar_field(fmt)
-    if field is None or field.code not in ("Zf", "Zd"):
-        return None
-    return field.code[1], field.byteorder
 
 
 def _scalar_code(fmt: Format) -> str | None:
@@ -836,46 +1221,40 @@ def _scalar_code(fmt: Format) -> str | None:
     ``'>h'`` -> ``'h'``, ``'<l'`` -> ``'i'``: the value is checked as the builtin checks
     that code, then its bytes are put in the format's byte order. None otherwise.
     """
-    field = _scalar_field(fmt)
-    if field is None:
+    scalar = _scalar_element(fmt)
+    if scalar is None:
         return None
-    code, convert = _struct_code(field)
-    if convert or code not in _NATIVE_SINGLE:
-        return None
-    if code in ("Zf", "Zd") and field.byteorder != NATIVE_ORDER:
+    field, element = scalar
+    if isinstance(element, _Complex) and field.byteorder != NATIVE_ORDER:
         return None  # two floats, each swapped: reversing the item would swap them
-    return code if struct.calcsize(code) == field.size else None
+    return element.builtin
 
 
-def _plain_rows(fmt: Format) -> bool:
-    """True when ``iter_unpack``'s tuples are already the items."""
-    plain = all(type(node) is _Scalar and not node.convert for node in fmt._nodes)
-    return plain and len(fmt._nodes) > 1 and len(fmt._programs) == 1 and not fmt._record_of
+# --- complex numbers in bulk before struct reads them (3.12, 3.13) -----------------
 
 
-def _little_endian_doubles(data: memoryview, code: str, byteorder: str) -> memoryview:
-    """The floats of ``data`` as little-endian doubles (converted and swapped in C)."""
-    if code == "d" and byteorder == "<":
+def _little_endian_doubles(data: memoryview, code: str) -> memoryview:
+    """The native-order floats of ``data`` as little-endian doubles (converted in C)."""
+    if code == "d" and NATIVE_ORDER == "<":
         return data
     floats = array.array(code)
     floats.frombytes(data)
-    if byteorder != NATIVE_ORDER:
-        floats.byteswap()
     doubles = floats if code == "d" else array.array("d", floats)
     if NATIVE_ORDER != "<":
         doubles.byteswap()
     return memoryview(doubles).cast("B")
 
 
-def _complex_items(data: memoryview, count: int, code: str, byteorder: str) -> list[complex]:
-    """Complex numbers through marshal: a list of binary complex records, built in C.
+def _complex_items(data: memoryview, count: int, code: str) -> list[complex]:
+    """Native-order complex numbers through marshal: a list of binary complex records,
+    built in C.
 
     Each record is ``'y'`` and two little-endian doubles (17 bytes). The type codes
     go in by one stepped assignment, the (real, imaginary) pairs by one strided
     assignment between builtin memoryviews whose items are the 16-byte pairs (the
     builtin copies ``itemsize`` bytes per item whatever the one-byte format says).
     """
-    doubles = _little_endian_doubles(data, code, byteorder)
+    doubles = _little_endian_doubles(data, code)
     records = _complex_records(count)
     _copy_pairs(doubles, records, count, into_records=True)
     items: list[complex] = marshal.loads(records)  # bytes after the list are ignored
@@ -903,9 +1282,10 @@ def _complex_records(count: int) -> bytearray:
     return records
 
 
-def _pack_complex(items: Sequence[Any], count: int) -> bytes:
+def _pack_complex(numbers: list[complex]) -> bytes:
     """Little-endian ``Zd`` items: marshal writes the records, the pairs are copied out."""
-    records = marshal.dumps(list(map(complex, items)), 2)  # version 2: no back-references
+    count = len(numbers)
+    records = marshal.dumps(numbers, 2)  # version 2: no back-references
     pairs = bytearray(16 * count)
     _copy_pairs(pairs, records, count, into_records=False)
     return bytes(pairs)

@@ -150,7 +150,7 @@ def as_ssize_t(value: object) -> int:
     """``PyLong_AsSsize_t``: an ``int`` (no ``__index__``) that fits a ``Py_ssize_t``."""
     if not isinstance(value, int):
         raise TypeError("an integer is required")
-    return _check_ssize(int(value))
+    return _check_ssize(int.__index__(value))  # the value itself: a subclass's __int__ never runs
 
 
 def _wrap(number: int) -> int:
@@ -767,6 +767,10 @@ class NDArray:
         view._bases = [_consumer_base(lease.info, lease, 0)]
         return view
 
+    def __reduce_ex__(self, protocol: object) -> Any:
+        """Refused, as C's: a copy would point into this array's memory."""
+        raise TypeError("cannot pickle 'ndarray' object")
+
     # -- attributes ---------------------------------------------------------------
 
     @property
@@ -1029,11 +1033,11 @@ class NDArray:
             raise TypeError("ndarray is not writable")
         if base.ndim == 0:
             if key is Ellipsis or (isinstance(key, tuple) and not key):
-                self._store(base.buf, value)
+                _store(base, base.buf, value)
                 return
             raise TypeError("invalid indexing of scalar")
         if base.ndim == 1 and hasattr(type(key), "__index__"):
-            self._store(_row_pointer(base, as_ssize_t(key)), value)
+            _store(base, _row_pointer(base, as_ssize_t(key)), value)
             return
         source = Lease(value, BufferFlags.FULL_RO)
         try:
@@ -1050,22 +1054,24 @@ class NDArray:
             raise TypeError("ndarray is not writable")
         raise TypeError("ndarray data cannot be deleted")
 
-    def _store(self, address: int, value: Any) -> None:
-        """``pack_single``: one item packed at ``address`` (an element of the head).
 
-        As ``struct.pack_into`` in C, a value that fails to pack leaves the item
-        zeroed but for the fields packed before the bad one.
-        """
-        base = self._head
-        codec = _codec(base.fmt or "B")
-        values = _item_values(codec, value)
-        packed = bytearray(base.itemsize)
-        fits = codec.packer.size <= base.itemsize
-        try:
-            codec.packer.pack_into(packed, 0, *values)
-        finally:
-            if fits:
-                _capi.write_bytes(address, bytes(packed[: codec.packer.size]))
+def _store(base: _Base, address: int, value: Any) -> None:
+    """``pack_single``: one item packed at ``address`` (an element of ``base``, which
+    the caller took before any user code ran: a ``push`` from a value's ``__index__``
+    changes the head, not this base, whose memory the caller keeps alive).
+
+    As ``struct.pack_into`` in C, a value that fails to pack leaves the item
+    zeroed but for the fields packed before the bad one.
+    """
+    codec = _codec(base.fmt or "B")
+    values = _item_values(codec, value)
+    packed = bytearray(base.itemsize)
+    fits = codec.packer.size <= base.itemsize
+    try:
+        codec.packer.pack_into(packed, 0, *values)
+    finally:
+        if fits:
+            _capi.write_bytes(address, bytes(packed[: codec.packer.size]))
 
 
 def _gather(buf: int, layout: Layout) -> bytes:
@@ -1133,25 +1139,21 @@ def _copy_buffer(target: _Base, source: BufferInfo) -> None:
     where the two may overlap (a row is read whole before it is written)."""
     if not _equivalent(target, source):
         raise ValueError("ndarray assignment: lvalue and rvalue have different structures")
+    if target.fmt is not None and "O" in target.fmt:  # never copy object pointers:
+        raise TypeError(  # no reference would be taken or dropped (C would copy them)
+            f"ndarray assignment: format {target.fmt!r} holds object pointers"
+        )
     destination, origin = target.layout(), info_layout(source)
-    if 0 in destination.shape:
+    if destination.ndim == 1 or not engine.may_overlap(
+        target.buf, destination, source.buf or 0, origin
+    ):
+        engine.copy(target.buf, destination, source.buf or 0, origin)
         return
     source_buf = source.buf or 0
-    if destination.ndim == 1 or not _may_overlap(target.buf, destination, source_buf, origin):
-        engine.copy(target.buf, destination, source_buf, origin)
-        return
     for index in itertools.product(*map(range, destination.shape[:-1])):
         to_buf, to_row = select(target.buf, destination, index)
         from_buf, from_row = select(source_buf, origin, index)
         engine.copy(to_buf, to_row, from_buf, from_row)
-
-
-def _may_overlap(first: int, one: Layout, second: int, other: Layout) -> bool:
-    if one.is_indirect or other.is_indirect:
-        return True
-    low, high = one.extent()
-    other_low, other_high = other.extent()
-    return first + low < second + other_high and second + other_low < first + high
 
 
 def select(buf: int, layout: Layout, index: tuple[int, ...]) -> tuple[int, Layout]:

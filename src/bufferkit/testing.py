@@ -53,8 +53,8 @@ except ImportError as error:  # pragma: no cover (the test extra installs Hypoth
     ) from error
 
 from . import _capi
-from .conformance import ALL_REQUESTS, request_name
-from .flags import BufferFlags, wants_writable
+from .conformance import ALL_REQUESTS
+from .flags import BufferFlags, describe, wants_writable
 from .formats import Field, Format
 from .managed import record_export, request, settle_export
 from .ndarray import ND_FORTRAN, ND_PIL, ND_WRITABLE, NDArray
@@ -149,7 +149,7 @@ def _complexes(field: Field) -> st.SearchStrategy[Any]:
 
 def _record(field: Field) -> st.SearchStrategy[Any]:
     assert field.record is not None  # a 'T' field has its record
-    return st.tuples(*map(_field_values, field.record.fields))
+    return st.tuples(*_value_strategies(field.record))
 
 
 _CODE_VALUES: Final[dict[str, Callable[[Field], st.SearchStrategy[Any]]]] = {
@@ -165,8 +165,15 @@ _CODE_VALUES: Final[dict[str, Callable[[Field], st.SearchStrategy[Any]]]] = {
 """One value of each code (``Field.code``), NaN left out: it equals nothing, itself included."""
 
 
+def _value_strategies(fmt: Format) -> list[st.SearchStrategy[Any]]:
+    """A strategy per value of an item: a field repeated (``'2h'``) is that many values.
+    (Every value takes a byte at least, so an item of ``MAX_ITEMSIZE`` bytes has at most
+    that many.)"""
+    return [values for field in fmt.fields for values in [_field_values(field)] * field.repeat]
+
+
 def _field_values(field: Field) -> st.SearchStrategy[Any]:
-    """Values of one field: its code's, in nested lists for a sub-array."""
+    """Values of one element of a field: its code's, in nested lists for a sub-array."""
     make = _CODE_VALUES.get(field.code)
     if make is None:
         raise InvalidArgument(f"bufferkit.testing has no values for format code {field.code!r}")
@@ -197,7 +204,7 @@ def _distinct_values(field: Field) -> int:
     else:
         one = 256 ** min(field.size, 8)
     count = 1
-    for _ in range(min(math.prod(field.shape), 64)):  # 64 pass any cap
+    for _ in range(min(field.elements, 64)):  # 64 pass any cap
         count = min(count * one, _MANY)
     return count
 
@@ -205,11 +212,13 @@ def _distinct_values(field: Field) -> int:
 @lru_cache(maxsize=256)
 def items(fmt: str) -> st.SearchStrategy[Any]:
     """One item of ``fmt`` as ``NDArray`` takes it (and ``Format.unpack_one`` gives it):
-    the value of a single field, a tuple of several, ``()`` for padding alone."""
-    fields = _parsed(fmt).fields
-    if len(fields) == 1:
-        return _field_values(fields[0])
-    return st.tuples(*map(_field_values, fields))
+    a single value, a tuple of several, ``()`` for padding alone. Items of more than
+    ``MAX_ITEMSIZE`` bytes are refused."""
+    parsed = _parsed(fmt)
+    if parsed.itemsize > MAX_ITEMSIZE:
+        raise InvalidArgument(f"format {fmt!r}: items of more than {MAX_ITEMSIZE} bytes")
+    strategies = _value_strategies(parsed)
+    return strategies[0] if len(strategies) == 1 else st.tuples(*strategies)
 
 
 def _parsed(fmt: str) -> Format:
@@ -230,10 +239,8 @@ def _filler(fmt: str) -> Any:
 def _export_refusal(fmt: str) -> str | None:
     """Why ``NDArray`` cannot export ``fmt`` here (or ``buffers()`` will not), or None."""
     try:
-        if Format(fmt).itemsize > MAX_ITEMSIZE:
-            return f"items of more than {MAX_ITEMSIZE} bytes"
+        items(fmt)  # first: it refuses items too large to allocate
         NDArray([_filler(fmt)], shape=[1], format=fmt)
-        items(fmt)
     except (ValueError, TypeError, NotImplementedError, OverflowError, struct.error) as error:
         return f"{type(error).__name__}: {error}"
     except InvalidArgument as error:
@@ -251,7 +258,7 @@ def _family(fmt: str) -> str:
     standard size, in that byte order), ``'complex'``, or ``'compound'`` (several values,
     a string, a record, a sub-array)."""
     fields = Format(fmt).fields
-    if len(fields) != 1 or fields[0].shape or fields[0].code in ("s", "p", "T"):
+    if len(fields) != 1 or fields[0].elements != 1 or fields[0].code in ("s", "p", "T"):
         return "compound"
     if fields[0].code in ("Zf", "Zd"):
         return "complex"
@@ -666,7 +673,7 @@ class Export:
     _view: weakref.ref[memoryview] | None = dataclasses.field(default=None, repr=False)
 
     def __str__(self) -> str:
-        return f"#{self.number} {request_name(self.flags)}"
+        return f"#{self.number} {describe(self.flags)}"
 
     def hold(self, view: memoryview) -> None:
         self.readonly = view.readonly
@@ -736,7 +743,7 @@ def _refusal_rule(
     raise TypeError(f"refuse must be request flags, several, or a predicate, not {refuse!r}")
 
 
-def _describe(obj: object) -> str:
+def _layout_of(obj: object) -> str:
     """A short description of an exporter and its layout, for failure messages."""
     parts = [type(obj).__name__]
     for name in ("format", "shape", "strides", "suboffsets", "offset"):
@@ -794,7 +801,7 @@ class Tracker:
         self._exports.append(export)
         if self._refuse(export.flags):
             export.state = "refused"
-            raise BufferError(f"track: request {request_name(flags)} refused, as asked")
+            raise BufferError(f"track: request {describe(flags)} refused, as asked")
         try:
             view = request(self.obj, flags)
         except BaseException:
@@ -825,8 +832,8 @@ class Tracker:
             return None
         names = ", ".join(map(str, held))
         if len(held) == 1:
-            return f"{_describe(self.obj)}: export {names} not released"
-        return f"{_describe(self.obj)}: {len(held)} exports not released: {names}"
+            return f"{_layout_of(self.obj)}: export {names} not released"
+        return f"{_layout_of(self.obj)}: {len(held)} exports not released: {names}"
 
     def assert_balanced(self) -> None:
         """Raise ``AssertionError`` naming the exports the consumer has not released."""
@@ -843,14 +850,14 @@ class Tracker:
         if written:
             lines = [f"export {export}: {'; '.join(export.changes)}" for export in written]
             raise AssertionError(
-                f"a consumer wrote into read-only memory of {_describe(self.obj)}:\n  "
+                f"a consumer wrote into read-only memory of {_layout_of(self.obj)}:\n  "
                 + "\n  ".join(lines)
             )
 
     def __repr__(self) -> str:
         counts = collections.Counter(export.state for export in self._exports)
         states = ", ".join(f"{count} {state}" for state, count in sorted(counts.items()))
-        return f"<track of {_describe(self.obj)}: {states or 'no requests'}>"
+        return f"<track of {_layout_of(self.obj)}: {states or 'no requests'}>"
 
 
 def track(
