@@ -40,15 +40,19 @@ from .flags import BufferFlags, describe
 from .flags import request as valid_flags
 
 __all__ = [
+    "SHIELDING",
     "BufferInfo",
     "ExporterError",
     "ManagedBuffer",
     "acquire",
+    "export_of",
     "exporter_of",
+    "exports_held",
     "held_request",
     "owner_of",
     "record_export",
     "request",
+    "settle",
     "settle_export",
     "sweep_exports",
 ]
@@ -131,6 +135,7 @@ class _Ledger:
         self.settled_by_collector: set[int] = set()
         self.shielding = shielding
         self.shielded: dict[int, memoryview] = {}
+        self.told: dict[int, weakref.ref[memoryview]] = {}
         self.watches: dict[int, weakref.ref[memoryview]] = {}
         self.refcount = sys.getrefcount
         self.finalizing = sys.is_finalizing
@@ -202,6 +207,14 @@ class _Ledger:
         if self.shielding and self.shielded.get(id(view)) is view:
             del self.shielded[id(view)]
 
+    def remember_told(self, view: memoryview) -> None:
+        """``view`` was settled but stays alive (exported again): refuse it from now on."""
+        key = id(view)
+        self.told[key] = self.weakref(view, self.partial(self.forget_told, key))
+
+    def forget_told(self, key: int, _: object) -> None:
+        self.told.pop(key, None)
+
     def shield_until(self, view: memoryview, holder: memoryview) -> None:
         key = id(view)
         self.shielded[key] = view
@@ -234,7 +247,9 @@ class _Ledger:
 # it. The cost: a cycle that runs through a shielded memoryview back to its own
 # objects waits for that (a leak only if it never comes); never a crash.
 
-_LEDGER = _Ledger(shielding=sys.version_info < (3, 12, 7))
+SHIELDING = sys.version_info < (3, 12, 7)
+"""True where memoryviews bufferkit exports or holds are shielded (gh-77894)."""
+_LEDGER = _Ledger(shielding=SHIELDING)
 gc.callbacks.append(_LEDGER.watch_collections)
 
 
@@ -242,6 +257,90 @@ def record_export(view: memoryview, exporter: Any) -> None:
     """Remember that ``exporter`` returned ``view``: ``exporter._drop_export(id(view))``
     is called once, by ``settle_export`` or when ``view`` dies unsettled."""
     _LEDGER.record(view, exporter)
+
+
+# --- exports from a template memoryview ------------------------------------------------
+#
+# ``MemoryView`` exports siblings of one template memoryview per view, whose managed
+# buffer is the view's own (never shared with another view). Where ``_capi`` verified
+# the managed buffer's layout, that buffer counts the exports itself (every live
+# sibling is registered on it), so an export costs no bookkeeping: a sibling dropped
+# unreleased unregisters as it dies, and ``__release_buffer__`` checks that the
+# memoryview shares the template's managed buffer, then releases it. Elsewhere the
+# ledger above counts them on the exporter (``_exports`` and ``_drop_export``).
+
+
+def export_of(template: memoryview, exporter: Any) -> memoryview:
+    """A new export of ``template``'s answer, for ``exporter.__buffer__``."""
+    view = memoryview(template)
+    if _capi.VIEWS_COUNTED:
+        _LEDGER.shield(view)
+    else:
+        exporter._exports += 1
+        _LEDGER.record(view, exporter)
+    return view
+
+
+def exports_held(template: memoryview | None, exporter: Any) -> int:
+    """How many exports of ``template`` (made by ``export_of``) are still held."""
+    if not _capi.VIEWS_COUNTED:
+        sweep_exports()
+        count: int = exporter._exports
+        return count
+    if template is None:
+        return 0
+    address = _capi.managed_buffer_of(template)
+    held = _capi.views_on(address) - 1
+    if held and _LEDGER.shielding:
+        sweep_exports()  # (3.12.0-3.12.6: a dropped direct export may still be shielded)
+        held = _capi.views_on(address) - 1
+    return held
+
+
+def settle(view: object, template: memoryview | None, exporter: Any) -> None:
+    """``exporter.__release_buffer__(view)`` for an export of ``template``: ``TypeError``
+    for a non-memoryview, ``ValueError`` for one it did not export or has been told of.
+
+    An export shares the template's managed buffer (CPython registers it there).
+    """
+    if not _capi.VIEWS_COUNTED:
+        _LEDGER.settle(view, exporter)
+        return
+    if type(view) is not memoryview:
+        raise TypeError("expected a memoryview object")
+    try:
+        view.readonly  # noqa: B018 (ValueError once released)
+        ours = (
+            template is not None
+            and view is not template
+            and _capi.managed_buffer_of(view) == _capi.managed_buffer_of(template)
+        )
+    except ValueError:
+        ours = False
+    if ours and _LEDGER.told:
+        told = _LEDGER.told.get(id(view))
+        ours = told is None or told() is not view
+    if not ours:
+        if (_LEDGER.collecting or _LEDGER.finalizing()) and (
+            template is None or _is_released(view)
+        ):
+            return  # the collector cleared the exporter or the export first (a dying
+            # cycle, or exit); its managed buffer has released or will release it
+        raise ValueError("memoryview's buffer is not this object")
+    if _LEDGER.shielding:
+        _LEDGER.unshield(view)
+    try:
+        view.release()
+    except BufferError:  # a consumer holds a buffer of it directly: it stays, told of
+        _LEDGER.remember_told(view)
+
+
+def _is_released(view: memoryview) -> bool:
+    try:
+        view.readonly  # noqa: B018 (raises ValueError once released)
+    except ValueError:
+        return True
+    return False
 
 
 def sweep_exports() -> None:
