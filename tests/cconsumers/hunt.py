@@ -6,8 +6,8 @@ only this child, never the test run.
 extension), ``property`` (a key of ``properties.PROPERTIES``) and ``bug`` (passed to each
 call); or ``source`` (Python text), ``test`` (the name of a test it defines) and
 ``syspath`` (where it imports the consumer from); ``max_examples`` (null: Hypothesis's
-default). Hypothesis runs derandomized
-unless ``BUFFERKIT_HYPOTHESIS_RANDOM`` is set, as in the test suite. Prints one JSON
+default); ``seed`` (optional: run randomly from that seed). Otherwise Hypothesis runs
+derandomized unless ``BUFFERKIT_HYPOTHESIS_RANDOM`` is set, as in the test suite. Prints one JSON
 object: ``found``, ``examples`` (test cases run up to the first failure, or all of them),
 ``falsifying`` (Hypothesis's note naming the minimal example), ``error`` (its exception)
 and ``final`` (the minimal array's layout).
@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hypothesis import settings
+from hypothesis import seed, settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -51,10 +51,13 @@ def the_test(spec: dict[str, Any]) -> Any:
 def main(spec: dict[str, Any]) -> dict[str, Any]:
     test = the_test(spec)
     chosen: dict[str, Any] = {"database": None, "deadline": None}
-    chosen["derandomize"] = not os.environ.get("BUFFERKIT_HYPOTHESIS_RANDOM")
+    random = spec.get("seed") is not None or os.environ.get("BUFFERKIT_HYPOTHESIS_RANDOM")
+    chosen["derandomize"] = not random
     if spec.get("max_examples"):
         chosen["max_examples"] = spec["max_examples"]
     test = settings(**chosen)(test)
+    if spec.get("seed") is not None:
+        test = seed(spec["seed"])(test)
     state: dict[str, Any] = {"calls": 0, "first": None, "final": None}
     inner = test.hypothesis.inner_test
 
