@@ -16,6 +16,9 @@ Invariants:
   format of the first family (``'B'``), one dimension, sides of 1, steps of 1, no
   offset, read-only, the smallest values. Of two kinds that fail alike the shrinker
   keeps the one drawn later, so the plainest are drawn last (``_GATE_ORDER``).
+- About half the arrays are of one kind alone (of the ``KINDS`` in order, the first
+  kept when shrinking), the others mix several (``_kinds_of_one``): a Fortran- or
+  C-contiguous array shows only alone.
 - Each kind, and each family of formats, is a choice of its own: Hypothesis's
   generator, which may crowd some values of a many-valued choice out of a whole run,
   cannot crowd out a kind or a family.
@@ -253,15 +256,16 @@ def exportable_formats() -> tuple[str, ...]:
     return tuple(fmt for fmt in DEFAULT_FORMATS if _export_refusal(fmt) is None)
 
 
+_COMPOUND_CODES: Final = ("s", "p", "T", "Zf", "Zd")
+
+
 def _family(fmt: str) -> str:
     """What the items of ``fmt`` are like: ``'native'``, ``'<'`` or ``'>'`` (one value of
-    standard size, in that byte order), ``'complex'``, or ``'compound'`` (several values,
-    a string, a record, a sub-array)."""
+    standard size, in that byte order), or ``'compound'`` (several values, a complex
+    number, a string, a record, a sub-array)."""
     fields = Format(fmt).fields
-    if len(fields) != 1 or fields[0].elements != 1 or fields[0].code in ("s", "p", "T"):
+    if len(fields) != 1 or fields[0].elements != 1 or fields[0].code in _COMPOUND_CODES:
         return "compound"
-    if fields[0].code in ("Zf", "Zd"):
-        return "complex"
     return fields[0].byteorder if fmt[:1] in ("<", ">", "!", "=") else "native"
 
 
@@ -457,10 +461,25 @@ def _free_dim(dim: int, taken: set[int], ndim: int) -> int:
     return dim
 
 
+_ALONE_WEIGHTS: Final = {"fortran": 3, "C": 2}
+"""How many times a kind is listed among those an array may be alone of: a
+Fortran-contiguous (or C-contiguous) array shows only when no other kind is mixed in."""
+
+
+@lru_cache(maxsize=64)
+def _single_options(kinds: tuple[str, ...]) -> tuple[str, ...]:
+    """The kinds an array may be alone of, in order, the rarer ones repeated."""
+    return tuple(kind for kind in kinds for _ in range(_ALONE_WEIGHTS.get(kind, 1)))
+
+
 @st.composite
 def _kinds_of_one(draw: st.DrawFn, kinds: tuple[str, ...]) -> set[str]:
-    """The kinds one array combines: each listed kind (but ``'C'``) on its own odds;
-    one of them at least when ``'C'`` (none of them) is not listed."""
+    """The kinds one array combines. Half the arrays are of one listed kind alone
+    (``'C'``: none), so that each plain kind (Fortran-contiguous, say) is common; the
+    others mix the listed kinds, each on its own odds, one at least when ``'C'`` is not
+    listed."""
+    if not draw(_one_in(2)):
+        return {draw(_choice(_single_options(kinds)))} - {"C"}
     chosen: set[str] = {k for k in _GATE_ORDER if k in kinds and draw(_one_in(_ODDS[k]))}
     if not chosen and "C" not in kinds:
         chosen = {draw(_choice(kinds))}
@@ -573,8 +592,8 @@ def _arrays(
     writable: bool | None,
     values: Callable[[str], st.SearchStrategy[Any]],
 ) -> NDArray:
-    fmt = draw(_formats_of(families))
     geometry = draw(_geometries(kinds, max_ndim, max_side))
+    fmt = draw(_formats_of(families))
     is_writable = draw(_choice((False, True))) if writable is None else writable
     count = len(geometry.slots())  # a value per element: aliasing items saves no choice
     distinct = values is items and count * 4 <= _distinct_items(Format(fmt))
