@@ -1,7 +1,8 @@
-"""Compile exporters.c into an extension module for the running interpreter.
+"""Compile exporters.c (or any test extension) into a module for the running interpreter.
 
 ``build(directory)`` returns the imported module, or raises ``BuildUnavailable``
-when there is no C compiler or no Python headers (tests then skip).
+when there is no C compiler or no Python headers (tests then skip);
+``compile_extension`` and ``load`` do the two steps for any C file.
 """
 
 from __future__ import annotations
@@ -30,20 +31,30 @@ def compiler() -> str:
     raise BuildUnavailable("no C compiler (gcc or cc) on PATH")
 
 
-def build(directory: Path) -> ModuleType:
-    """Compile and import ``bkexporters`` in ``directory``."""
+def compile_extension(source: Path, module: str, directory: Path) -> Path:
+    """Compile the C file ``source`` into extension ``module`` in ``directory``: its path."""
     include = Path(sysconfig.get_paths()["include"])
     if not (include / "Python.h").is_file():
         raise BuildUnavailable(f"no Python.h in {include}")
-    target = directory / (MODULE + str(sysconfig.get_config_var("EXT_SUFFIX")))
+    target = directory / (module + str(sysconfig.get_config_var("EXT_SUFFIX")))
     command = [compiler(), "-shared", "-fPIC", "-O1", "-Wall", "-Wextra"]
-    command += [f"-I{include}", str(SOURCE), "-o", str(target)]
+    command += [f"-I{include}", str(source), "-o", str(target)]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise BuildUnavailable(f"compiling {SOURCE.name} failed:\n{result.stderr}")
-    spec = importlib.util.spec_from_file_location(MODULE, target)
+        raise BuildUnavailable(f"compiling {source.name} failed:\n{result.stderr}")
+    return target
+
+
+def load(path: Path, module: str) -> ModuleType:
+    """Import the extension ``module`` compiled at ``path``."""
+    spec = importlib.util.spec_from_file_location(module, path)
     if spec is None or spec.loader is None:
-        raise BuildUnavailable(f"cannot load {target}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+        raise BuildUnavailable(f"cannot load {path}")
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    return loaded
+
+
+def build(directory: Path) -> ModuleType:
+    """Compile and import ``bkexporters`` in ``directory``."""
+    return load(compile_extension(SOURCE, MODULE, directory), MODULE)

@@ -1,0 +1,1 @@
+"""C test consumers for bufferkit.testing (see consumers.c) and the child that hunts their bugs."""
