@@ -4,6 +4,7 @@ outlives its exports, ND_VAREXPORT, re-export chains, and bad input that never c
 from __future__ import annotations
 
 import gc
+import re
 import struct
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from bufferkit import BufferFlags, NDArray, _capi, acquire
+from bufferkit import BufferFlags, Format, NDArray, _capi, acquire, testbuffer
 from bufferkit.ndarray import (
     ND_FORTRAN,
     ND_GETBUF_FAIL,
@@ -330,6 +331,33 @@ def test_request_fields_are_exactly_the_ones_asked_for() -> None:
 
 
 # --- bad input never crashes ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("fmt", "itemsize"), [("q", 1), ("T{<h:a:}", 1), ("B", 2), ("T{}", 1)])
+def test_items_the_format_does_not_describe_are_not_read(fmt: str, itemsize: int) -> None:
+    """An exporter whose format is not its itemsize (NumPy exports 'T{}' for 1-byte
+    voids): a larger format would read past the buffer's end (C's struct.unpack_from
+    refuses), a smaller one would read values that are not the items. Stores of
+    struct formats keep _testbuffer's rule (what fits is written); others refuse."""
+    data = bytearray(range(16))
+    holder = memoryview(data)
+    address = _capi.memoryview_address(holder)
+    count = len(data) // itemsize
+    lying = _capi.memoryview_over(
+        address, itemsize=itemsize, fmt=fmt, shape=(count,), keepalive=holder, readonly=False
+    )
+    described = re.escape(f"format {fmt!r} has {Format(fmt).itemsize} bytes per item")
+    for cls in (NDArray, testbuffer.ndarray):
+        array = cls(lying, getbuf=F.FULL)
+        for read in (array.tolist, lambda array=array: array[count - 1]):
+            with pytest.raises(struct.error, match=described if cls is NDArray else None):
+                read()
+    with pytest.raises(struct.error):
+        testbuffer.get_pointer(lying, [count - 1])
+    if fmt.startswith("T"):
+        with pytest.raises(struct.error, match=described):
+            NDArray(lying, getbuf=F.FULL)[count - 1] = (1,) if fmt != "T{}" else ()
+        assert data == bytearray(range(16))
 
 
 def _lists_in_tolist(shape: list[int]) -> int:

@@ -39,8 +39,8 @@ Invariants:
 - Items of a format ``struct`` reads are packed and stored by ``_testbuffer``'s
   rules, checks and messages, in both classes; other formats' by ``Format``, with
   items as ``Format.unpack`` gives them. The items are packed before memory is
-  allocated for them; an item is read or stored only through a format whose
-  itemsize fits the array's.
+  allocated for them; an item is read only through a format of the array's
+  itemsize, and stored only so (``_testbuffer``'s partial stores aside).
 - Bulk work goes through ``engine`` and ``Format`` (one struct call for all
   items; the builtin memoryview for ``tolist``); per-item Python code runs only
   for items that are not plain values of the format, and to find the item that
@@ -462,11 +462,11 @@ def item_format(fmt: str | bytes | None, struct_only: bool) -> Format:
 
 
 def check_item_size(fmt: Format, itemsize: int) -> None:
-    """Items of ``fmt`` fit items of ``itemsize`` bytes (an exporter may say otherwise)."""
-    if fmt.itemsize > itemsize:
+    """Items of ``fmt`` are items of ``itemsize`` bytes (an exporter may say otherwise:
+    a larger format would read past the items, a smaller one would not read them)."""
+    if fmt.itemsize != itemsize:
         raise struct.error(
-            f"format {fmt.text!r} needs {fmt.itemsize} bytes per item, "
-            f"the buffer's items have {itemsize}"
+            f"format {fmt.text!r} has {fmt.itemsize} bytes per item, the buffer's items {itemsize}"
         )
 
 
