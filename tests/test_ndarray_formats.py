@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import struct
+import sys
 import tracemalloc
 from typing import Any
 
@@ -25,6 +26,7 @@ from bufferkit import Format, MemoryView, NDArray, check_exporter, testbuffer
 from bufferkit.ndarray import ND_PIL, ND_WRITABLE
 
 from layouts import Spec, arrays_of, examples
+from oracles import outcome
 from strategies import NUMPY_CODES, format_items, pep3118_formats, struct_formats, struct_reads
 from view_oracles import from_numpy, nested, normalized
 
@@ -132,9 +134,12 @@ def test_numpy_reads_the_export_alike(spec: Spec) -> None:
     expected = normalized(from_numpy(spec.elements(direct.itemsize)))
     assert normalized(from_numpy(array.tolist())) == expected
     reexport = NDArray(array)
-    if Format(reexport.format).itemsize == array.itemsize:
+    size = Format(reexport.format).itemsize  # NumPy's export may drop prefixes or padding
+    sign = (size > array.itemsize) - (size < array.itemsize)
+    event(f"NumPy's export describes {('smaller', 'its', 'larger')[sign + 1]} items")
+    if size == array.itemsize:
         assert normalized(from_numpy(reexport.tolist())) == expected
-    else:  # NumPy's export drops padding alone ('T{}') and prefixes: not its items
+    elif size > array.itemsize:
         with pytest.raises(struct.error, match="bytes per item"):
             reexport.tolist()
 
@@ -163,20 +168,39 @@ BAD_VALUES = st.sampled_from([None, "text", object(), 2**70, [1, 2, 3, 4], (), 1
 
 
 @examples(150)
-@given(format_arrays(), st.data())
+@given(format_arrays(WITH_STRUCT_FORMATS), st.data())
 def test_a_refused_item_is_named(spec: Spec, data: st.DataObject) -> None:
     """An item Format cannot pack is refused with struct's or array's exception,
-    naming it (by position when there are several); never anything worse."""
-    if struct_reads(spec.format) or not spec.shape:
-        return  # _testbuffer's rules and messages: tests/test_ndarray_vs_c.py
-    items = list(spec.items)
+    naming it (by position when there are several); never anything worse. Items
+    of struct formats are refused as testbuffer.ndarray refuses them (C's words)."""
+    items = list(spec.items) if spec.shape else [spec.items]
     index = data.draw(st.integers(0, len(items) - 1))
     items[index] = data.draw(BAD_VALUES)
+    if struct_reads(spec.format):
+
+        def built(cls: type[NDArray]) -> Any:
+            made = lambda: cls(items, shape=[len(items)], format=spec.format)  # noqa: E731
+            return outcome(made, describe=lambda array: array.tobytes())
+
+        assert built(NDArray) == built(testbuffer.ndarray)
+        return
     try:
         NDArray(items, shape=[len(items)], format=spec.format)
     except PACK_ERRORS as error:
         named = f"item {index} " if len(items) > 1 else repr(items[index])
         assert named in str(error)
+
+
+@pytest.mark.parametrize("text", ["D", "F", "<D", ">F", "Zd", ">Zf"])
+def test_a_complex_number_is_an_item_of_a_complex_format_on_every_version(text: str) -> None:
+    """Of an NDArray; of a testbuffer.ndarray where C's takes it (from 3.15)."""
+    assert NDArray([1j, 2], shape=[2], format=text).tolist() == [1j, 2 + 0j]
+    if sys.version_info >= (3, 15):
+        assert testbuffer.ndarray([1j, 2], shape=[2], format=text).tolist() == [1j, 2 + 0j]
+    else:
+        refusal = ValueError if struct_reads(text) else struct.error
+        with pytest.raises(refusal):
+            testbuffer.ndarray([1j, 2], shape=[2], format=text)
 
 
 HUGE = 2**40

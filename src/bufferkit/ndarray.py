@@ -39,8 +39,8 @@ Invariants:
 - Items of a format ``struct`` reads are packed and stored by ``_testbuffer``'s
   rules, checks and messages, in both classes; other formats' by ``Format``, with
   items as ``Format.unpack`` gives them. The items are packed before memory is
-  allocated for them; an item is read only through a format of the array's
-  itemsize, and stored only so (``_testbuffer``'s partial stores aside).
+  allocated for them; an item is read and stored only through a format that
+  fits in the array's itemsize (from its start, as ``_testbuffer`` does).
 - Bulk work goes through ``engine`` and ``Format`` (one struct call for all
   items; the builtin memoryview for ``tolist``); per-item Python code runs only
   for items that are not plain values of the format, and to find the item that
@@ -89,7 +89,7 @@ __all__ = [
     "buffer_is_contiguous",
     "c_int",
     "c_ssize",
-    "check_item_size",
+    "fitted_format",
     "head_is_contiguous",
     "info_layout",
     "item_format",
@@ -422,9 +422,10 @@ class _FormatCodec:
         return self.fmt.pack(items)
 
     def store(self, address: int, itemsize: int, value: Any) -> None:
-        """One item packed at ``address``; a value that fails to pack changes nothing."""
+        """One item packed at the start of the ``itemsize`` bytes at ``address``; a
+        value that fails to pack changes nothing."""
         packed = self.fmt.pack_one(value)
-        check_item_size(self.fmt, itemsize)
+        _check_fits(self.fmt, itemsize)
         _capi.write_bytes(address, packed)
 
 
@@ -461,10 +462,19 @@ def item_format(fmt: str | bytes | None, struct_only: bool) -> Format:
     return parsed
 
 
-def check_item_size(fmt: Format, itemsize: int) -> None:
-    """Items of ``fmt`` are items of ``itemsize`` bytes (an exporter may say otherwise:
-    a larger format would read past the items, a smaller one would not read them)."""
-    if fmt.itemsize != itemsize:
+def fitted_format(fmt: Format, itemsize: int) -> Format:
+    """``fmt`` reading items of ``itemsize`` bytes (an exporter may say other than its
+    format does) as ``_testbuffer`` reads them: a smaller format reads the start of
+    each item (it is padded to the items' size); a larger one, which would read past
+    the items, is refused."""
+    _check_fits(fmt, itemsize)
+    if fmt.itemsize == itemsize:
+        return fmt
+    return Format(f"{fmt.text}={itemsize - fmt.itemsize}x")
+
+
+def _check_fits(fmt: Format, itemsize: int) -> None:
+    if fmt.itemsize > itemsize:
         raise struct.error(
             f"format {fmt.text!r} has {fmt.itemsize} bytes per item, the buffer's items {itemsize}"
         )
@@ -1180,10 +1190,8 @@ class NDArray:
         raise TypeError("ndarray data cannot be deleted")
 
     def _item_format(self, base: _Base) -> Format:
-        """The format that reads the items of ``base``, which it fits."""
-        fmt = item_format(base.fmt, self._struct_only)
-        check_item_size(fmt, base.itemsize)
-        return fmt
+        """The format that reads the items of ``base``."""
+        return fitted_format(item_format(base.fmt, self._struct_only), base.itemsize)
 
     def _store(self, address: int, value: Any) -> None:
         """One item packed at ``address`` (an element of the head)."""

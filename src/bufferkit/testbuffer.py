@@ -43,7 +43,7 @@ from .ndarray import (
     buffer_is_contiguous,
     c_int,
     c_ssize,
-    check_item_size,
+    fitted_format,
     head_is_contiguous,
     info_layout,
     item_format,
@@ -165,9 +165,7 @@ def slice_indices(key: object, length: object) -> tuple[int, int, int, int]:
 
 def _items_format(info: BufferInfo) -> Format:
     """The format that reads ``info``'s items, as ``_testbuffer`` unpacks them."""
-    fmt = item_format(info.format, struct_only=True)
-    check_item_size(fmt, info.itemsize)
-    return fmt
+    return fitted_format(item_format(info.format, struct_only=True), info.itemsize)
 
 
 def get_pointer(bufobj: object, seq: object) -> Any:
