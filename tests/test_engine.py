@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bufferkit import _capi, engine
@@ -106,6 +106,38 @@ def test_copy_handles_overlap() -> None:
     assert memory.tolist() == [0, 1, 0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 12, 13, 14, 15]
     with pytest.raises(ValueError, match="different layouts"):
         engine.copy(base, Layout(1, (3,)), base, Layout(1, (4,)))
+
+
+@st.composite
+def copy_pairs(draw: st.DrawFn) -> tuple[Layout, Layout]:
+    """Two layouts of one shape and itemsize in one arena: dense, strided, reversed,
+    disjoint or overlapping."""
+    itemsize = draw(st.sampled_from((1, 2, 8)))
+    shape = tuple(draw(st.lists(st.integers(1, 5), min_size=1, max_size=3)))
+
+    def placed() -> Layout:
+        steps = draw(st.lists(st.integers(-6, 6), min_size=len(shape), max_size=len(shape)))
+        offset = draw(st.integers(ORIGIN - 16, ORIGIN + 16))  # overlap is the rule
+        layout = Layout(itemsize, shape, [s * itemsize for s in steps], None, offset)
+        layout.verify(ARENA)
+        return layout
+
+    return placed(), placed()
+
+
+@settings(max_examples=300, deadline=None)
+@given(copy_pairs(), st.integers(0, 2**32 - 1))
+@example((Layout(1, (8,), (2,), None, ORIGIN + 1), Layout(1, (8,), None, None, ORIGIN)), 0)
+@example((Layout(1, (8,), None, None, ORIGIN + 1), Layout(1, (8,), (2,), None, ORIGIN)), 0)
+def test_copy_reads_the_whole_source_before_writing(pair: tuple[Layout, Layout], seed: int) -> None:
+    """Whatever path ``copy`` takes (memmove, one gather or scatter in C, or both), the
+    result is the source's elements as they were, written in C order."""
+    dst, src = pair
+    memory, expected = arena(seed), arena(seed)
+    base, oracle = memory.ctypes.data, expected.ctypes.data
+    engine.scatter(oracle, dst, engine.gather(oracle, src))  # read whole, then write
+    engine.copy(base, dst, base, src)
+    assert memory.tobytes() == expected.tobytes()
 
 
 def test_stepped_gather_of_a_transposed_square() -> None:

@@ -65,6 +65,7 @@ __all__ = [
     "memoryview_address",
     "memoryview_from_memory",
     "memoryview_over",
+    "new_bytes",
     "object_at",
     "long_doubles_from",
     "long_doubles_to",
@@ -72,6 +73,7 @@ __all__ = [
     "refcount",
     "set_memoryview_flags",
     "string_at",
+    "to_contiguous",
     "unwrap_exporter",
     "write_bytes",
 ]
@@ -130,6 +132,18 @@ _FromMemory.restype = ctypes.py_object
 _FromContiguous = _api.PyBuffer_FromContiguous
 _FromContiguous.argtypes = [_P_buffer, ctypes.c_void_p, _ssize_t, ctypes.c_char]
 _FromContiguous.restype = ctypes.c_int
+
+_ToContiguous = _api.PyBuffer_ToContiguous
+_ToContiguous.argtypes = [ctypes.c_void_p, _P_buffer, _ssize_t, ctypes.c_char]
+_ToContiguous.restype = ctypes.c_int
+
+_BytesFromSize = _api.PyBytes_FromStringAndSize
+_BytesFromSize.argtypes = [ctypes.c_void_p, _ssize_t]
+_BytesFromSize.restype = ctypes.py_object
+
+_BytesAddress = _api.PyBytes_AsString
+_BytesAddress.argtypes = [ctypes.py_object]
+_BytesAddress.restype = ctypes.c_void_p
 
 _IncRef = _api.Py_IncRef
 _IncRef.argtypes = [ctypes.py_object]
@@ -646,6 +660,32 @@ def master_info(mv: memoryview) -> RawInfo | None:
     return _read_struct(_mbuf_fields(_mv_fields(mv).mbuf).master, mv.obj)
 
 
+def _layout_buffer(
+    address: int,
+    itemsize: int,
+    shape: Sequence[int],
+    strides: Sequence[int],
+    suboffsets: Sequence[int] | None,
+    length: int,
+) -> tuple[Py_buffer, list[Any]]:
+    """A ``Py_buffer`` (format ``'B'``, no owner) describing a layout, and the arrays
+    it points to (keep them alive while it is used)."""
+    check_ssize((itemsize, length, *shape, *strides, *(suboffsets or ())))
+    view = Py_buffer(address, None, length, itemsize, 0, len(shape), _STATIC["B"])
+    arrays: list[Any] = [(_ssize_t * len(shape))(*shape), (_ssize_t * len(strides))(*strides)]
+    view.shape, view.strides = ctypes.addressof(arrays[0]), ctypes.addressof(arrays[1])
+    if suboffsets:
+        arrays.append((_ssize_t * len(suboffsets))(*suboffsets))
+        view.suboffsets = ctypes.addressof(arrays[2])
+    return view, arrays
+
+
+def _check_order(order: str) -> bytes:
+    if order not in ("C", "F"):
+        raise ValueError(f"order must be 'C' or 'F', not {order!r}")
+    return order.encode()
+
+
 def from_contiguous(
     address: int,
     *,
@@ -662,17 +702,45 @@ def from_contiguous(
     suboffsets are followed). ``length`` is the layout's ``nbytes``; the caller has
     verified that the layout lies inside memory it holds for writing.
     """
-    if order not in ("C", "F"):
-        raise ValueError(f"order must be 'C' or 'F', not {order!r}")
-    check_ssize((itemsize, length, *shape, *strides, *(suboffsets or ())))
-    view = Py_buffer(address, None, length, itemsize, 0, len(shape), _STATIC["B"])
-    arrays = [(_ssize_t * len(shape))(*shape), (_ssize_t * len(strides))(*strides)]
-    view.shape, view.strides = ctypes.addressof(arrays[0]), ctypes.addressof(arrays[1])
-    if suboffsets:
-        arrays.append((_ssize_t * len(suboffsets))(*suboffsets))
-        view.suboffsets = ctypes.addressof(arrays[2])
-    if _FromContiguous(ctypes.byref(view), source, length, order.encode()) < 0:
+    code = _check_order(order)
+    view, arrays = _layout_buffer(address, itemsize, shape, strides, suboffsets, length)
+    if _FromContiguous(ctypes.byref(view), source, length, code) < 0:
         raise MemoryError("PyBuffer_FromContiguous failed")  # pragma: no cover (malloc)
+    del arrays
+
+
+def to_contiguous(
+    address: int,
+    *,
+    itemsize: int,
+    shape: Sequence[int],
+    strides: Sequence[int],
+    suboffsets: Sequence[int] | None,
+    target: int,
+    length: int,
+    order: str = "C",
+) -> None:
+    """``PyBuffer_ToContiguous``: gather the elements of a layout at ``address`` into
+    ``length`` contiguous bytes at ``target`` (one C call; suboffsets are followed).
+    The caller holds both memories (``target`` writable, ``length`` bytes long)."""
+    code = _check_order(order)
+    view, arrays = _layout_buffer(address, itemsize, shape, strides, suboffsets, length)
+    if _ToContiguous(target, ctypes.byref(view), length, code) < 0:
+        raise MemoryError("PyBuffer_ToContiguous failed")  # pragma: no cover (malloc)
+    del arrays
+
+
+def new_bytes(size: int) -> tuple[bytes, int]:
+    """A new ``bytes`` object of ``size`` (>= 2) bytes not yet written, and its address.
+
+    ``PyBytes_FromStringAndSize(NULL, size)``: the caller fills every byte before the
+    object is used anywhere (it is not hashed or shared until then).
+    """
+    if size < 2:  # sizes 0 and 1 may be shared singletons
+        raise ValueError(f"new_bytes needs at least 2 bytes, not {size}")
+    check_ssize((size,))
+    block: bytes = _BytesFromSize(None, size)
+    return block, _BytesAddress(block) or 0
 
 
 def memoryview_from_memory(address: int, size: int, *, readonly: bool) -> memoryview:

@@ -97,7 +97,8 @@ def _simplified_in(layout: Layout, order: str) -> Layout:
 def gather(base: int, layout: Layout, order: str = "C") -> bytes:
     """The bytes of every element, contiguous in ``order`` (``'C'``, ``'F'`` or ``'A'``).
 
-    ``'A'`` is Fortran order for Fortran- but not C-contiguous layouts, else C.
+    ``'A'`` is Fortran order for Fortran- but not C-contiguous layouts, else C. The
+    result is the one allocation: elements are copied straight into it.
     """
     order = _resolve_order(layout, order)
     nbytes = layout.nbytes
@@ -105,17 +106,35 @@ def gather(base: int, layout: Layout, order: str = "C") -> bytes:
         return b""
     if not layout.is_indirect:
         simple = _simplified_in(layout, order)
-        if _is_dense(simple):
+        if _is_dense(simple):  # (so is every layout of a single 1-byte element)
             return _capi.string_at(base + simple.offset, nbytes)
-        if simple.itemsize == 1:
-            stepped = _gather_stepped(base, simple)
-            if stepped is not None:
-                return stepped
-    view = builtin_view(base, layout, _OPAQUE)
-    try:
-        return view.tobytes(order)
-    finally:
-        view.release()
+        if simple.itemsize == 1 and _stepping_pays(simple):
+            out, address = _capi.new_bytes(nbytes)
+            _gather_stepped(base, simple, _capi.byte_window(address, nbytes))
+            return out
+    if nbytes < 2:  # one 1-byte element behind a pointer: no fresh bytes object that small
+        view = builtin_view(base, layout, _OPAQUE)
+        try:
+            return view.tobytes()
+        finally:
+            view.release()
+    out, address = _capi.new_bytes(nbytes)
+    _to_contiguous(base, layout, address, nbytes, order)
+    return out
+
+
+def _to_contiguous(base: int, layout: Layout, target: int, nbytes: int, order: str) -> None:
+    """``PyBuffer_ToContiguous`` of ``layout`` at ``base`` into ``nbytes`` at ``target``."""
+    _capi.to_contiguous(
+        base + layout.offset,
+        itemsize=layout.itemsize,
+        shape=layout.shape,
+        strides=layout.strides,
+        suboffsets=layout.suboffsets,
+        target=target,
+        length=nbytes,
+        order=order,
+    )
 
 
 def _is_dense(simple: Layout) -> bool:
@@ -133,45 +152,47 @@ def _stepped(blob: Any, start: int, step: int, count: int) -> bytes:
     return run
 
 
-def _gather_stepped(base: int, simple: Layout) -> bytes | None:
-    """C-order gather of a simplified 1-byte layout by stepped slicing of its extent.
+def _stepping_pays(simple: Layout) -> bool:
+    """True when a simplified 1-byte layout has rows long enough for stepped slicing
+    (one C call per row) to beat a per-item copy."""
+    shape = simple.shape
+    if len(shape) == 1:
+        return True
+    outer = 1
+    for length in shape[:-2]:
+        outer *= length
+    return outer * min(shape[-2:]) * _MIN_RUN <= simple.nbytes
 
-    None when the rows are too short for this to beat the builtin's per-item copy.
-    """
-    nbytes = simple.nbytes
+
+def _gather_stepped(base: int, simple: Layout, out: Any) -> None:
+    """C-order gather of a simplified 1-byte layout into the byte window ``out``, by
+    stepped slicing of the layout's extent (one row, or column, at a time)."""
     lo, hi = simple.extent()
     shape, strides = simple.shape, simple.strides
     origin = simple.offset - lo
     blob = _capi.byte_window(base + lo, hi - lo)
     if len(shape) == 1:
-        return _stepped(blob, origin, strides[0], shape[0])
-    outer = 1
-    for length in shape[:-2]:
-        outer *= length
-    rows, columns = shape[-2:]
-    if outer * min(rows, columns) * _MIN_RUN > nbytes:
-        return None
+        out[:] = _stepped(blob, origin, strides[0], shape[0])
+        return
     starts = [origin]
     for length, stride in zip(shape[:-2], strides[:-2], strict=True):
         starts = [start + index * stride for start in starts for index in range(length)]
+    rows, columns = shape[-2:]
     row_stride, column_stride = strides[-2:]
-    if rows <= columns:
-        return b"".join(
-            [
-                _stepped(blob, start + row * row_stride, column_stride, columns)
-                for start in starts
-                for row in range(rows)
-            ]
-        )
-    out = bytearray(nbytes)
     plane = rows * columns
     for block, start in enumerate(starts):
         at = block * plane
-        for column in range(columns):
-            out[at + column : at + plane : columns] = _stepped(
-                blob, start + column * column_stride, row_stride, rows
-            )
-    return bytes(out)
+        if rows <= columns:
+            for row in range(rows):
+                place = at + row * columns
+                out[place : place + columns] = _stepped(
+                    blob, start + row * row_stride, column_stride, columns
+                )
+        else:
+            for column in range(columns):
+                out[at + column : at + plane : columns] = _stepped(
+                    blob, start + column * column_stride, row_stride, rows
+                )
 
 
 def scatter(base: int, layout: Layout, data: Any, order: str = "C") -> None:
@@ -192,26 +213,55 @@ def scatter(base: int, layout: Layout, data: Any, order: str = "C") -> None:
         if _is_dense(simple):
             _capi.memmove(base + simple.offset, _capi.memoryview_address(source), nbytes)
             return
+    scatter_from(base, layout, _capi.memoryview_address(source), order)
+
+
+def copy(dst_base: int, dst: Layout, src_base: int, src: Layout) -> None:
+    """Copy the elements of ``src`` onto those of ``dst`` (same shape and itemsize).
+
+    Overlapping memory is handled: where the two may overlap and are not both one
+    run of bytes (``memmove``), the source is read whole before anything is written.
+    """
+    if dst.shape != src.shape or dst.itemsize != src.itemsize:
+        raise ValueError(f"copy between different layouts: {dst!r} and {src!r}")
+    nbytes = dst.nbytes
+    if nbytes == 0:
+        return
+    if not dst.is_indirect and not src.is_indirect:
+        to, start = dst.simplified(), src.simplified()
+        if _is_dense(to) and _is_dense(start):
+            _capi.memmove(dst_base + to.offset, src_base + start.offset, nbytes)
+            return
+        if not _may_overlap(dst_base, dst, src_base, src):
+            if _is_dense(start):
+                scatter_from(dst_base, dst, src_base + start.offset)
+                return
+            if _is_dense(to):
+                _to_contiguous(src_base, src, dst_base + to.offset, nbytes, "C")
+                return
+    scatter(dst_base, dst, gather(src_base, src))
+
+
+def _may_overlap(a_base: int, a: Layout, b_base: int, b: Layout) -> bool:
+    """True unless the bytes the two direct layouts reach are disjoint."""
+    a_lo, a_hi = a.extent()
+    b_lo, b_hi = b.extent()
+    return a_base + a_lo < b_base + b_hi and b_base + b_lo < a_base + a_hi
+
+
+def scatter_from(base: int, layout: Layout, source: int, order: str = "C") -> None:
+    """Write ``layout.nbytes`` contiguous bytes at ``source`` (memory the caller holds)
+    into the elements of ``layout`` at ``base`` (``PyBuffer_FromContiguous``)."""
     _capi.from_contiguous(
         base + layout.offset,
         itemsize=layout.itemsize,
         shape=layout.shape,
         strides=layout.strides,
         suboffsets=layout.suboffsets,
-        source=_capi.memoryview_address(source),
-        length=nbytes,
+        source=source,
+        length=layout.nbytes,
         order=order,
     )
-
-
-def copy(dst_base: int, dst: Layout, src_base: int, src: Layout) -> None:
-    """Copy the elements of ``src`` onto those of ``dst`` (same shape and itemsize).
-
-    Overlapping memory is handled: the source is read whole before anything is written.
-    """
-    if dst.shape != src.shape or dst.itemsize != src.itemsize:
-        raise ValueError(f"copy between different layouts: {dst!r} and {src!r}")
-    scatter(dst_base, dst, gather(src_base, src))
 
 
 # --- values -------------------------------------------------------------------
