@@ -1168,11 +1168,12 @@ class NDArray:
             raise TypeError("ndarray is not writable")
         if base.ndim == 0:
             if key is Ellipsis or (isinstance(key, tuple) and not key):
-                self._store(base.buf, value)
+                self._store(base, base.buf, value)
                 return
             raise TypeError("invalid indexing of scalar")
         if base.ndim == 1 and hasattr(type(key), "__index__"):
-            self._store(_row_pointer(base, as_ssize_t(key)), value)
+            index = as_ssize_t(key)  # may run user code that pushes or pops a head
+            self._store(base, _row_pointer(base, index), value)
             return
         source = Lease(value, BufferFlags.FULL_RO)
         try:
@@ -1193,9 +1194,9 @@ class NDArray:
         """The format that reads the items of ``base``."""
         return fitted_format(item_format(base.fmt, self._struct_only), base.itemsize)
 
-    def _store(self, address: int, value: Any) -> None:
-        """One item packed at ``address`` (an element of the head)."""
-        base = self._head
+    def _store(self, base: _Base, address: int, value: Any) -> None:
+        """One item packed at ``address``, an element of ``base`` (the head when the
+        key was given: its format and itemsize, whatever the key's code did since)."""
         items_codec(base.fmt or "B", self._struct_only).store(address, base.itemsize, value)
 
 
