@@ -307,6 +307,7 @@ class _Codec:
     body: str | None
     plain: frozenset[type]  # the types of a value packed as one item
     singles: tuple[type, ...]
+    complex_item: bool  # an item is one complex number
 
     @property
     def itemsize(self) -> int:
@@ -351,7 +352,9 @@ def _codec(text: str | bytes, complex_items: bool = False) -> _Codec:
     repeats = struct.calcsize(prefix + body * 2) == 2 * packer.size
     plain = _PLAIN_VALUES | {complex} if complex_items else _PLAIN_VALUES
     singles = tuple(plain - {bool})  # bool is an int
-    return _Codec(text, packer, nmemb, prefix, body if repeats else None, plain, singles)
+    complex_item = nmemb == 1 and _is_complex(text)
+    body_or_none = body if repeats else None
+    return _Codec(text, packer, nmemb, prefix, body_or_none, plain, singles, complex_item)
 
 
 def _pack_flat(codec: _Codec, items: Sequence[Sequence[Any]]) -> bytes | None:
@@ -402,9 +405,9 @@ def _item_values(codec: _Codec, item: Any) -> Sequence[Any]:
 
 
 def _is_complex(text: str | bytes) -> bool:
-    """True if an item of the struct format ``text`` is one complex number."""
+    """True if the struct format ``text`` has one field, and it is complex."""
     fields = Format(text).fields
-    return len(fields) == 1 and fields[0].code in _COMPLEX_CODES and fields[0].elements == 1
+    return len(fields) == 1 and fields[0].code in _COMPLEX_CODES
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,7 +441,8 @@ def items_codec(fmt: Any, struct_only: bool) -> _Codec | _FormatCodec:
         if struct_only:
             raise
         return _FormatCodec(item_format(fmt, struct_only))
-    return _codec(fmt, not struct_only and _is_complex(fmt))
+    codec = _codec(fmt)
+    return _codec(fmt, complex_items=True) if codec.complex_item and not struct_only else codec
 
 
 def item_format(fmt: str | bytes | None, struct_only: bool) -> Format:
