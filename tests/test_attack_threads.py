@@ -36,8 +36,9 @@ def test_release_in_another_thread_during_an_operation(kind: str, name: str) -> 
     assert stats["wrong"] == 0, f"wrong results: {stats}"
     assert stats["released_reads"] == 0, f"a released view still reads memory: {stats}"
     assert stats["leaks"] == 0, f"the buffer stayed held after every view was released: {stats}"
-    if kind == "mmap" and name != "export":
-        # the race happened: releases landed while the operation was running
+    if kind == "mmap" and name not in ("export", "eq"):
+        # the race happened: releases landed while the operation was running (a whole
+        # view compares with bytes in one C call: no release can land inside it)
         assert stats["in_flight"] >= 1, stats
 
 
@@ -95,7 +96,10 @@ for thread in threads:
     thread.start()
 collections = 0
 deadline = time.monotonic() + 0.5
-while time.monotonic() < deadline:
+last_chance = deadline + 10  # a slow (debug) build still gets its collections
+while time.monotonic() < deadline or (
+    min(collections, done[0]) < 100 and time.monotonic() < last_chance
+):
     gc.collect(0)
     collections += 1
 stop.set()

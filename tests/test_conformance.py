@@ -9,6 +9,7 @@ import json
 import mmap
 import sys
 import tempfile
+import textwrap
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -27,11 +28,11 @@ from bufferkit.conformance import (
     Report,
     _judge_answer,
     check_exporter,
-    request_name,
 )
-from bufferkit.flags import BufferFlags, wants_c_contiguous, wants_strides
+from bufferkit.flags import BufferFlags, describe, wants_c_contiguous, wants_strides
 from cexporters.build import BuildUnavailable, build
 
+from children import python_text
 from exporters import CountingExporter, FailingExporter
 
 
@@ -81,7 +82,12 @@ FAULT_RULES = {
     "ndim_bad": "ndim-range",
     "fail_obj_set": "failure-obj-set",
     "leak_ref": "exporter-refcount",
+    "forget_incref": "obj-not-incref",
 }
+# Faults checked in a child interpreter only: with a checker that does not survive them,
+# they crash the interpreter that runs the check.
+CHILD_ONLY_FAULTS = {"forget_incref"}
+IN_PROCESS_FAULTS = sorted(set(FAULT_RULES) - CHILD_ONLY_FAULTS)
 FAULT_OPTIONS: dict[str, dict[str, Any]] = {
     "writable_ro": {"readonly": True},
     "fortran_for_c": {"order": "F"},
@@ -93,7 +99,7 @@ def test_every_c_fault_has_an_expected_rule(cexp: Any) -> None:
     assert set(FAULT_RULES.values()) <= set(RULES)
 
 
-@pytest.mark.parametrize("fault", sorted(FAULT_RULES))
+@pytest.mark.parametrize("fault", IN_PROCESS_FAULTS)
 def test_a_c_exporter_breaking_one_rule_fails_with_that_rule_only(cexp: Any, fault: str) -> None:
     exporter = cexp.Exporter(fault, **FAULT_OPTIONS.get(fault, {}))
     report = check_exporter(exporter)
@@ -103,7 +109,7 @@ def test_a_c_exporter_breaking_one_rule_fails_with_that_rule_only(cexp: Any, fau
     assert report.rules("warning") == set(), str(report)
 
 
-@pytest.mark.parametrize("fault", [*sorted(FAULT_RULES), "obj_other"])
+@pytest.mark.parametrize("fault", [*IN_PROCESS_FAULTS, "obj_other"])
 def test_the_checker_releases_every_export_of_a_c_exporter_once(cexp: Any, fault: str) -> None:
     exporter = cexp.Exporter(fault, **FAULT_OPTIONS.get(fault, {}))
     report = check_exporter(exporter)
@@ -122,6 +128,63 @@ def test_obj_pointing_elsewhere_is_a_warning_naming_the_object(cexp: Any) -> Non
     assert all("type" in f.message for f in report.findings)
     served = {outcome.request for outcome in report.results if outcome.served}
     assert sorted(f.request for f in report.findings) == sorted(served)
+
+
+def _json_from_child(script: str, prelude: str = "") -> Any:
+    """Run ``script`` in a child interpreter with ``check_exporter`` imported; return the
+    JSON it prints last (a crash fails one test)."""
+    head = "import gc, json, sys\nfrom bufferkit import check_exporter\n"
+    code = head + textwrap.dedent(prelude) + textwrap.dedent(script)
+    child = python_text(["-c", code])
+    assert child.returncode == 0, f"the child died ({child.returncode}):\n{child.stderr}"
+    assert child.stderr == ""
+    return json.loads(child.stdout.splitlines()[-1])
+
+
+def _check_in_child(cexp: Any, script: str) -> Any:
+    """``_json_from_child`` with ``bkexporters`` loaded as ``m``."""
+    prelude = f"""
+        import importlib.util
+        spec = importlib.util.spec_from_file_location("bkexporters", {cexp.__file__!r})
+        m = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(m)
+    """
+    return _json_from_child(script, prelude)
+
+
+def test_a_forgotten_incref_is_reported_and_survived_with_a_factory(cexp: Any) -> None:
+    # Only the checker holds each object the factory makes: a release that takes a
+    # reference never given would free it while the checker still uses it.
+    result = _check_in_child(
+        cexp,
+        """
+        report = check_exporter(lambda: m.Exporter("forget_incref"))
+        gc.collect()
+        served = sorted(o.request for o in report.results if o.served)
+        print(json.dumps({"rules": sorted(report.rules()), "passed": report.passed,
+                          "found in": sorted(f.request for f in report.findings) == served,
+                          "served": len(served)}))
+        """,
+    )
+    assert result.pop("served") > 0
+    assert result == {"rules": ["obj-not-incref"], "passed": False, "found in": True}
+
+
+def test_a_forgotten_incref_is_reported_and_survived_with_an_object(cexp: Any) -> None:
+    result = _check_in_child(
+        cexp,
+        """
+        exporter = m.Exporter("forget_incref")
+        report = check_exporter(exporter)
+        count = sys.getrefcount(exporter)
+        del exporter
+        gc.collect()
+        served = sorted(o.request for o in report.results if o.served)
+        print(json.dumps({"rules": sorted(report.rules()), "alive": count >= 2,
+                          "found in": sorted(f.request for f in report.findings) == served}))
+        """,
+    )
+    assert result == {"rules": ["obj-not-incref"], "alive": True, "found in": True}
 
 
 @pytest.mark.parametrize("readonly", [False, True])
@@ -286,12 +349,47 @@ def test_builtin_memoryviews_pass(name: str) -> None:
     )
 
 
-def test_a_released_memoryview_refuses_everything() -> None:
+def _released_memoryview() -> memoryview:
     view = memoryview(b"ab")
     view.release()
-    report = check_exporter(view)
-    assert report.rules("violation") == {"full-ro-refused"}
-    assert not any(outcome.ok for outcome in report.results)
+    return view
+
+
+def _closed_mmap() -> mmap.mmap:
+    memory = mmap.mmap(-1, 16)
+    memory.close()
+    return memory
+
+
+def _released_bufferkit_view() -> Any:
+    from bufferkit import MemoryView
+
+    view = MemoryView(b"ab")
+    view.release()
+    return view
+
+
+NON_EXPORTERS: dict[str, tuple[Callable[[], object], str]] = {
+    "int": (lambda: 42, "int does not support the buffer protocol"),
+    "None": (lambda: None, "NoneType does not support the buffer protocol"),
+    "object": (object, "object does not support the buffer protocol"),
+    "str": (lambda: "text", "str does not support the buffer protocol"),
+    "released memoryview": (_released_memoryview, "this memoryview is released or closed"),
+    "closed mmap": (_closed_mmap, "this mmap is released or closed"),
+    "released MemoryView": (_released_bufferkit_view, "this MemoryView is released or closed"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NON_EXPORTERS))
+def test_a_non_exporter_is_told_apart_from_a_broken_exporter(name: str) -> None:
+    make, reason = NON_EXPORTERS[name]
+    for report in (check_exporter(make()), check_exporter(make)):
+        assert report.not_an_exporter is not None
+        assert report.not_an_exporter.startswith(reason)
+        assert not report.passed
+        assert report.findings == [] and report.results == []
+        assert str(report).endswith(f"not an exporter: {report.not_an_exporter}")
+        assert json.loads(json.dumps(report.to_dict()))["not_an_exporter"] == report.not_an_exporter
 
 
 class Point(ctypes.Structure):
@@ -380,9 +478,130 @@ def test_an_exporter_returning_a_non_memoryview_is_reported() -> None:
     assert {outcome.error for outcome in report.results} == {"TypeError"}
 
 
-def test_a_non_exporter_is_reported_with_its_type_error() -> None:
-    report = check_exporter(42)
-    assert not report.passed and report.rules() == {"full-ro-refused", "failure-type"}
+class RaisingRelease(CountingExporter):
+    """Exports correctly; its release counts and then raises."""
+
+    def __release_buffer__(self, view: memoryview) -> None:
+        super().__release_buffer__(view)
+        raise RuntimeError("RaisingRelease: cannot let go")
+
+
+def test_a_release_that_raises_is_a_finding_not_noise(monkeypatch: pytest.MonkeyPatch) -> None:
+    printed: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", printed.append)
+    exporter = RaisingRelease()
+    report = check_exporter(exporter)
+    assert printed == []  # nothing reached the hook that prints on stderr
+    assert sys.unraisablehook == printed.append  # and the hook is back
+    assert exporter.held == 0
+    assert report.rules() == {"release-raised"}
+    served = sorted(outcome.request for outcome in report.results if outcome.served)
+    assert sorted(f.request for f in report.findings) == served
+    assert "RuntimeError: RaisingRelease: cannot let go" in report.findings[0].message
+
+
+def test_a_format_that_cannot_be_parsed_for_any_reason_is_a_warning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def exhausted(fmt: str) -> Any:
+        raise MemoryError(f"no memory for {fmt!r}")
+
+    monkeypatch.setattr(conformance, "Format", exhausted)
+    report = check_exporter(array.array("d", [1.0]))
+    assert report.passed and report.rules() == {"format-unparseable"}
+    assert "MemoryError: no memory for 'd'" in report.warnings[0].message
+
+
+def test_a_field_of_a_hundred_million_items_costs_what_its_format_text_costs() -> None:
+    pytest.importorskip("numpy")
+    result = _json_from_child(
+        """
+        import time, tracemalloc
+        import numpy
+        exporter = numpy.zeros(0, dtype=[("a", "<f8", (10**8,))])
+        tracemalloc.start()
+        start = time.perf_counter()
+        report = check_exporter(exporter)
+        seconds = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1]
+        print(json.dumps({"rules": sorted(report.rules()), "passed": report.passed,
+                          "fast": seconds < 10, "small": peak < 10_000_000}))
+        """
+    )
+    assert result == {"rules": [], "passed": True, "fast": True, "small": True}
+
+
+def test_a_judge_that_fails_on_an_answer_leaves_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    def _judge_arrays(flags: int, answer: Answer, full: Answer | None) -> Any:
+        raise OverflowError("fields no rule foresees")
+
+    monkeypatch.setattr(conformance, "_judge_arrays", _judge_arrays)
+    report = check_exporter(bytearray(4), requests=[F.SIMPLE])
+    assert report.rules() == {"answer-unjudged"} and report.passed
+    assert report.warnings[0].message == "arrays not judged: OverflowError: fields no rule foresees"
+
+
+class Chaotic:
+    """An exporter whose getbuffer and release do whatever the test draws."""
+
+    def __init__(self, answers: list[Any], release_error: BaseException | None) -> None:
+        self.answers = answers
+        self.release_error = release_error
+        self.turn = 0
+
+    def __buffer__(self, flags: int) -> Any:
+        answer = self.answers[self.turn % len(self.answers)]
+        self.turn += 1
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def __release_buffer__(self, view: memoryview) -> None:
+        if self.release_error is not None:
+            raise self.release_error
+
+    def __repr__(self) -> str:
+        raise RuntimeError("a repr that raises")
+
+
+_ANSWERS = (
+    st.sampled_from(
+        [
+            BufferError("no"),
+            ValueError("bad"),
+            TypeError("odd"),
+            MemoryError(),
+            RecursionError(),
+            b"not a memoryview",
+            None,
+        ]
+    )
+    | st.builds(lambda n: memoryview(bytearray(n)), st.integers(0, 8))
+    | st.builds(lambda n: memoryview(bytes(8 * n)).cast("d"), st.integers(0, 2))
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    answers=st.lists(_ANSWERS, min_size=1, max_size=4),
+    release_error=st.none() | st.sampled_from([RuntimeError("r"), ValueError("v")]),
+)
+def test_the_checker_never_raises_on_an_exporters_account(
+    answers: list[Any], release_error: BaseException | None
+) -> None:
+    report = check_exporter(Chaotic(answers, release_error))
+    assert all(finding.rule in RULES for finding in report.findings)
+    assert report.exporter.startswith("<Chaotic object at 0x")
+    text = str(report)
+    assert "BufferFlags" not in text and "<BufferFlags" not in text
+    json.dumps(report.to_dict())
+
+
+def test_requests_are_validated_as_the_builtin_validates_flags() -> None:
+    with pytest.raises(TypeError, match=r"not float \(1\.0\)"):
+        check_exporter(b"x", requests=[1.0])  # type: ignore[list-item]
+    with pytest.raises(OverflowError, match="2147483648"):
+        check_exporter(b"x", requests=[2**31])
 
 
 class RefusesSimple(CountingExporter):
@@ -493,7 +712,7 @@ def test_every_rule_is_documented_and_exercised() -> None:
     assert all(f"``{rule}``" in doc for rule in RULES)
     exercised = set(FAULT_RULES.values()) | {case[0] for case in SYNTHETIC_CASES}
     exercised |= {"full-ro-refused", "failure-type", "refused-satisfiable", "layout-unstable"}
-    exercised.add("obj-other")
+    exercised |= {"obj-other", "release-raised", "answer-unjudged"}
     # obj-refcount: a C exporter would have to free itself or leak inside PyBuffer_Release.
     assert set(RULES) - exercised == {"obj-refcount"}
 
@@ -529,7 +748,7 @@ def test_the_report_prints_every_request_and_finding_and_serialises(cexp: Any) -
     report = check_exporter(cexp.Exporter("wrong_len"))
     text = str(report)
     assert "FAILED" in text.splitlines()[0]
-    assert all(request_name(flags) in text for flags in ALL_REQUESTS)
+    assert all(describe(flags) in text for flags in ALL_REQUESTS)
     assert all(finding.message in text for finding in report.findings)
     data = json.loads(json.dumps(report.to_dict()))
     assert data["passed"] is False
@@ -545,29 +764,23 @@ def test_requests_selects_what_is_reported(cexp: Any) -> None:
     assert report.passed and report.findings == []
 
 
-def test_the_default_requests_are_the_28_combinations() -> None:
-    assert len(set(ALL_REQUESTS)) == 28
-    named = {
-        F.CONTIG,
-        F.CONTIG_RO,
-        F.STRIDED,
-        F.STRIDED_RO,
-        F.RECORDS,
-        F.RECORDS_RO,
-        F.FULL,
-        F.FULL_RO,
-    }
-    assert named <= set(ALL_REQUESTS)
-    assert {request_name(flags) for flags in named} == {
-        "CONTIG",
-        "CONTIG_RO",
-        "STRIDED",
-        "STRIDED_RO",
-        "RECORDS",
-        "RECORDS_RO",
-        "FULL",
-        "FULL_RO",
-    }
+def test_the_default_requests_are_every_structure_request_with_each_modifier() -> None:
+    structure = [F.SIMPLE, F.ND, F.STRIDES, F.INDIRECT]
+    structure += [F.C_CONTIGUOUS, F.F_CONTIGUOUS, F.ANY_CONTIGUOUS]
+    expected = {s | w | f for s in structure for w in (0, F.WRITABLE) for f in (0, F.FORMAT)}
+    assert set(ALL_REQUESTS) == expected and len(ALL_REQUESTS) == 28
+    compound = {F.CONTIG, F.CONTIG_RO, F.STRIDED, F.STRIDED_RO, F.RECORDS, F.RECORDS_RO}
+    assert compound | {F.FULL, F.FULL_RO} <= set(ALL_REQUESTS)
+    assert len({describe(flags) for flags in ALL_REQUESTS}) == 28
+
+
+def test_the_checker_issues_exactly_the_documented_requests() -> None:
+    exporter = CountingExporter()
+    check_exporter(exporter)
+    issued = sorted(exporter.requests)
+    assert issued == sorted([*ALL_REQUESTS, F.FULL_RO])  # FULL_RO twice: the reference
+    doc = " ".join((conformance.__doc__ or "").split())
+    assert "7 x 2 x 2 = 28 requests" in doc
 
 
 # --- bufferkit's own exporters -------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import itertools
 import struct
 from typing import Any
@@ -235,3 +236,16 @@ def test_builtin_view_keeps_its_keepalive_and_shows_the_layout() -> None:
     del memory
     assert view.format == "<H" and view.shape == (2, 2) and view.strides == (6, 2)
     assert view.tobytes() == bytes([2, 3, 4, 5, 8, 9, 10, 11])
+
+
+def test_object_items_are_read_in_place_with_their_references() -> None:
+    things = ["x", 3.5, None, ("t",)]
+    pointers = (ctypes.py_object * 4)(*things)
+    base = ctypes.addressof(pointers)
+    layout = Layout(ctypes.sizeof(ctypes.c_void_p), (2, 2))
+    assert engine.tolist(base, layout, Format("O")) == [["x", 3.5], [None, ("t",)]]
+    assert engine.tolist(base, layout.transpose(), Format("O")) == [["x", None], [3.5, ("t",)]]
+    assert engine.read_item(base + layout.strides[0], Format("O")) is None
+    empty = (ctypes.py_object * 1)()  # a NULL pointer
+    with pytest.raises(ValueError, match="NULL"):
+        engine.tolist(ctypes.addressof(empty), Layout(8, (1,)), Format("O"))

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bufferkit.formats import NATIVE_ORDER, Field, Format
+from bufferkit.formats import NATIVE_ORDER, OBJECT_SLOT, Field, Format
 
 from strategies import StructFormat, item_values, struct_formats
 from view_oracles import from_numpy
@@ -300,16 +300,21 @@ def test_unnamed_count_is_one_field_of_separate_values() -> None:
     assert Format("<3i").nvalues == 3 and Format("0i").fields == ()
 
 
-def test_objects_unpack_and_are_readonly() -> None:
+def test_objects_are_never_read_from_bytes_and_are_readonly() -> None:
+    """A pointer copied out of memory may name a freed object: ``unpack`` leaves a slot
+    where each object goes, and says where in the item ``engine`` reads it in place."""
     things = ["x", 3.5, None]
     data = b"".join(struct.pack("P", id(thing)) for thing in things)
     parsed = Format("O")
-    assert parsed.unpack(data) == things
+    assert parsed.unpack(data) == [OBJECT_SLOT] * 3 and parsed.object_offsets() == [0]
+    assert parsed.fill_objects(parsed.unpack(data), iter(things)) == things
+    record = Format("T{i:n:O:o:(2)O:p:}")
+    assert record.object_offsets() == [8, 16, 24]
+    assert record.unpack(bytes(32)) == [(0, OBJECT_SLOT, [OBJECT_SLOT, OBJECT_SLOT])]
+    assert record.fill_objects(record.unpack(bytes(32)), iter("abc")) == [(0, "a", ["b", "c"])]
     assert not parsed.writable and Format("T{iO}").writable is False and Format("i").writable
     with pytest.raises(TypeError, match="'O'"):
         parsed.pack([1])
-    with pytest.raises(ValueError, match="NULL"):
-        parsed.unpack(bytes(8))
 
 
 @pytest.mark.parametrize(
@@ -419,8 +424,8 @@ def test_numpy_void_and_object() -> None:
     assert parsed.unpack(void.tobytes()) == [(), (), ()]  # 'x' is padding: no values
     things = np.array([1, "a", None, 2.5], dtype=object)
     parsed = Format(memoryview(things).format)
-    assert parsed.itemsize == things.itemsize
-    assert parsed.unpack(memoryview(things)) == things.tolist()
+    assert parsed.itemsize == things.itemsize and parsed.object_offsets() == [0]
+    assert parsed.unpack(memoryview(things)) == [OBJECT_SLOT] * 4  # read in place only
 
 
 def test_numpy_export_of_unpadded_nested_record_is_lossy() -> None:

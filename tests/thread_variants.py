@@ -18,6 +18,7 @@ released. Then, after the victim is freed, each released view must refuse reads.
 
 from __future__ import annotations
 
+import array
 import contextlib
 import sys
 import threading
@@ -33,6 +34,7 @@ DATA = PATTERN * (SIZE // len(PATTERN))
 BIG = 4 << 20  # slice assignment of this many bytes: memmove runs without the GIL
 BIG_DATA = PATTERN * (BIG // len(PATTERN))
 RECORD = "T{<h:a:<d:b:}"
+_ARRAY = array.array("B", DATA)  # compared through a request: Python code runs meanwhile
 
 
 def _expected(
@@ -101,7 +103,8 @@ OPERATIONS: dict[str, tuple[bytes, Callable[[Any], Any], Callable[[Any], Any]]] 
     "item write": (DATA, as_(), _write_item),
     "slice assign": (DATA, as_(), _assign_small),
     "slice assign big": (BIG_DATA, as_(), _assign_big),
-    "eq": (DATA, as_(), lambda v: v == DATA),
+    "eq": (DATA, as_(), lambda v: v == DATA),  # (a whole view: one C call, no window)
+    "eq array": (DATA, as_(), lambda v: v == _ARRAY),
     "eq record": (DATA[:4000], as_(RECORD), lambda v: v == MemoryView(DATA[:4000]).cast(RECORD)),
     "iterate": (DATA, as_(), _iterate),
     "iterate >i": (DATA, as_(">i"), _iterate),

@@ -43,7 +43,7 @@ import gc
 import os
 import sys
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 __all__ = [
@@ -60,6 +60,7 @@ __all__ = [
     "byte_window",
     "check_ssize",
     "from_contiguous",
+    "keep_forever",
     "master_info",
     "memmove",
     "memoryview_address",
@@ -67,6 +68,7 @@ __all__ = [
     "memoryview_over",
     "new_bytes",
     "object_at",
+    "objects_at",
     "long_doubles_from",
     "long_doubles_to",
     "read_pointer",
@@ -261,6 +263,18 @@ def object_at(address: int) -> object:
     return ctypes.cast(address, ctypes.py_object).value
 
 
+def objects_at(addresses: Iterable[int]) -> list[object]:
+    """The objects whose pointers are stored at ``addresses`` (new references).
+
+    Each pointer is read and its object's reference taken in one C step
+    (``py_object.value``), so another thread replacing the pointer can hand back
+    the old object or the new one, never a freed one. NULL raises ``ValueError``.
+    Precondition: each address is an item that holds an object pointer.
+    """
+    from_address = ctypes.py_object.from_address
+    return [from_address(address).value for address in addresses]
+
+
 def refcount(holder: list[object]) -> int:
     """The reference count of ``holder[0]``, measured the same way at every call.
 
@@ -269,6 +283,14 @@ def refcount(holder: list[object]) -> int:
     the bytecode that loaded ``x``. Counts include the list's own reference.
     """
     return sys.getrefcount(holder[0])
+
+
+def keep_forever(holder: list[object], count: int) -> None:
+    """Take ``count`` references to ``holder[0]`` that are never dropped (an unmatched
+    ``Py_IncRef``): what the checker gives back to an object a broken exporter's
+    release took a reference from, so it lives for good instead of being freed."""
+    for _ in range(count):
+        _IncRef(holder[0])
 
 
 def read_pointer(address: int) -> int:

@@ -4,25 +4,51 @@ Every request is issued through the raw C API (``_capi.RawBuffer``) and each
 answer is judged against the rules of the C-API docs ("Buffer structure",
 "Buffer request types") and the design thread of CPython issue 10181.
 
+Which requests, and why they are all of them: the C-API docs define every request
+as one *structure* request -- ``SIMPLE``, ``ND``, ``STRIDES``, ``INDIRECT`` (what
+the answer describes) or ``C_CONTIGUOUS``, ``F_CONTIGUOUS``, ``ANY_CONTIGUOUS``
+(which memory it may be) -- with or without ``WRITABLE`` and with or without
+``FORMAT``: 7 x 2 x 2 = 28 requests (``ALL_REQUESTS``), the compound names
+(``CONTIG``, ``STRIDED``, ``RECORDS``, ``FULL`` and their ``_RO`` forms) among them.
+Every rule below is a statement about one of these bits or about the answer to
+``FULL_RO``, so the 28 answers decide every rule; other bit patterns (two
+contiguity requests at once, bits no request defines) are not requests the docs
+define, and no rule says how an exporter must answer them.
+
 Invariants:
 - The checker never writes to the exporter's memory and never reads its data:
   only the ``Py_buffer`` fields are read.
 - Every successful request is released exactly once, before the next request
   is issued, whatever the judgement finds (``try``/``finally``).
 - An exporter's exception is data, never propagated: only ``BaseException``s
-  that are not ``Exception``s (``KeyboardInterrupt``...) escape.
+  that are not ``Exception``s (``KeyboardInterrupt``...) escape, and a factory's
+  own exceptions. An exception raised while judging an answer (a format too
+  large to parse, say) becomes a finding too.
+- A release that raises (a PEP 688 ``__release_buffer__``) is a finding, not
+  noise: while the checker releases a buffer, ``sys.unraisablehook`` collects
+  what CPython would print on stderr.
+- The checker survives exporters that mishandle ``obj``: every object it makes
+  (a factory's products) stays referenced until the check is done, and where
+  a release took a reference that was never given (``Py_INCREF(obj)`` forgotten),
+  the checker gives the reference back for good (``_keep_alive``): a leak, never
+  a freed object that is still in use.
 - ``FULL_RO`` is always issued (twice, on one object) as the reference layout,
   even when ``requests`` leaves it out; ``Report.results`` lists only the
   requests that were asked for.
-- A factory (a callable that is not itself an exporter) is called afresh for
-  every request, so each request's reference counts are measured on an object
-  that no earlier request can have disturbed; the two reference ``FULL_RO``
-  requests share one object, to check that repeated requests agree.
+- A factory (a callable that is not itself an exporter, ``is_factory``) is called
+  afresh for every request, so each request's reference counts are measured on
+  an object that no earlier request can have disturbed; the two reference
+  ``FULL_RO`` requests share one object, to check that repeated requests agree.
+- An object that is *not an exporter* is no exporter breaking rules: its type
+  has no buffer protocol (``__buffer__``), or it says it is released or closed
+  (``repr`` starts ``<released``, or ``closed`` is True) and refuses ``FULL_RO``.
+  Its ``Report`` has ``not_an_exporter`` set, no findings, and does not pass.
 - Item sizes come from ``formats.Format``, contiguity from ``layout.Layout``
   (``PyBuffer_IsContiguous``'s rules), judged on the memory: suboffsets that
   are all negative dereference nothing, so they do not make memory
   non-contiguous here (the presence of suboffsets in a non-``INDIRECT``
   answer is its own rule).
+- Messages name requests by ``flags.describe`` (``C_CONTIGUOUS``, ``RECORDS_RO``).
 
 Rules (``Finding.rule``; severity in brackets):
 
@@ -30,8 +56,14 @@ Ownership
 - ``obj-null`` [violation]: a successful request left ``obj`` NULL.
 - ``obj-refcount`` [violation]: ``obj`` is not a new reference owned by the
   ``Py_buffer`` (releasing it did not drop exactly one reference).
-- ``exporter-refcount`` [violation]: the exporter's reference count is not back
-  where it was once the buffer is released (a leaked or stolen reference).
+- ``exporter-refcount`` [violation]: the exporter's reference count is higher
+  than before once the buffer is released (a leaked reference).
+- ``obj-not-incref`` [violation]: the exporter's reference count is lower than
+  before once the buffer is released: ``obj`` was not a new reference
+  (``Py_INCREF(obj)`` forgotten), so the release took one its owners hold.
+- ``release-raised`` [violation]: releasing the buffer raised (a PEP 688
+  ``__release_buffer__``); a release cannot fail, CPython reports it as
+  unraisable.
 - ``obj-other`` [warning]: ``obj`` is neither the exporter nor CPython's
   ``_buffer_wrapper`` of it. Re-exporters may legitimately point to their base.
 - ``failure-obj-set`` [violation]: a failed request left ``obj`` non-NULL.
@@ -56,8 +88,8 @@ Fields of one answer
   requested (NULL means ``'B'``; ``itemsize`` may keep its value).
 - ``format-inconsistent`` [violation]: ``format`` differs from ``FULL_RO``'s.
 - ``itemsize-format`` [violation]: ``itemsize != calcsize(format)``.
-- ``format-unparseable`` [warning]: ``format`` could not be parsed, so
-  ``itemsize`` could not be checked against it.
+- ``format-unparseable`` [warning]: ``format`` could not be parsed (any error,
+  ``MemoryError`` included), so ``itemsize`` could not be checked against it.
 - ``shape-missing`` / ``shape-unrequested`` [violation]: ``shape`` NULL although
   ``ND`` is implied (and ``ndim > 0``) / set although it is not.
 - ``strides-missing`` / ``strides-unrequested`` [violation]: the same for
@@ -76,6 +108,8 @@ Across requests
   satisfies was refused.
 - ``layout-unstable`` [warning]: two ``FULL_RO`` requests on one object gave
   different answers.
+- ``answer-unjudged`` [warning]: judging an answer raised (fields no rule
+  foresees); the rules left are unchecked for that answer.
 
 Requests without ``ND`` that ask for ``FORMAT`` (a bare ``FORMAT``) are not
 allowed by the C-API docs: they may be served (with or without ``format``) or
@@ -85,13 +119,19 @@ refused, and neither is judged.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from . import _capi
 from .flags import (
+    MODIFIER_SETS,
+    STRUCTURE_REQUESTS,
     BufferFlags,
+    describe,
+    request,
     wants_any_contiguous,
     wants_c_contiguous,
     wants_f_contiguous,
@@ -112,7 +152,8 @@ __all__ = [
     "Outcome",
     "Report",
     "check_exporter",
-    "request_name",
+    "is_factory",
+    "not_an_exporter",
 ]
 
 VIOLATION = "violation"
@@ -122,6 +163,8 @@ RULES: dict[str, str] = {
     "obj-null": VIOLATION,
     "obj-refcount": VIOLATION,
     "exporter-refcount": VIOLATION,
+    "obj-not-incref": VIOLATION,
+    "release-raised": VIOLATION,
     "obj-other": WARNING,
     "failure-obj-set": VIOLATION,
     "failure-type": WARNING,
@@ -151,54 +194,17 @@ RULES: dict[str, str] = {
     "full-ro-refused": VIOLATION,
     "refused-satisfiable": WARNING,
     "layout-unstable": WARNING,
+    "answer-unjudged": WARNING,
 }
 """Every rule id and its severity (documented in the module docstring)."""
 
-_BASES = (
-    BufferFlags.SIMPLE,
-    BufferFlags.ND,
-    BufferFlags.STRIDES,
-    BufferFlags.C_CONTIGUOUS,
-    BufferFlags.F_CONTIGUOUS,
-    BufferFlags.ANY_CONTIGUOUS,
-    BufferFlags.INDIRECT,
-)
-_MODIFIERS = (
-    BufferFlags.SIMPLE,
-    BufferFlags.WRITABLE,
-    BufferFlags.FORMAT,
-    BufferFlags.WRITABLE | BufferFlags.FORMAT,
-)
 ALL_REQUESTS: tuple[BufferFlags, ...] = tuple(
-    BufferFlags(base | modifier) for base in _BASES for modifier in _MODIFIERS
+    BufferFlags(structure | modifiers)
+    for structure in STRUCTURE_REQUESTS
+    for modifiers in MODIFIER_SETS
 )
-"""The 28 requests issued by default: each base request with each modifier."""
-
-_COMPOUND_NAMES = {
-    BufferFlags.CONTIG: "CONTIG",
-    BufferFlags.CONTIG_RO: "CONTIG_RO",
-    BufferFlags.STRIDED: "STRIDED",
-    BufferFlags.STRIDED_RO: "STRIDED_RO",
-    BufferFlags.RECORDS: "RECORDS",
-    BufferFlags.RECORDS_RO: "RECORDS_RO",
-    BufferFlags.FULL: "FULL",
-    BufferFlags.FULL_RO: "FULL_RO",
-}
+"""The 28 requests issued by default: each structure request with each set of modifiers."""
 _IMMORTAL_REFCOUNT = 2**30  # immortal objects (3.12+) keep a huge, fixed count
-
-
-def request_name(flags: int) -> str:
-    """A readable name: the C API's compound name if it has one, else BASE|MODIFIERS."""
-    flags = int(flags)
-    if flags in _COMPOUND_NAMES:
-        return _COMPOUND_NAMES[BufferFlags(flags)]
-    base = next((b for b in reversed(_BASES) if flags & b == b), BufferFlags.SIMPLE)
-    parts = [str(base.name)]
-    parts += [m.name for m in (BufferFlags.WRITABLE, BufferFlags.FORMAT) if flags & m and m.name]
-    leftover = flags & ~(base | BufferFlags.WRITABLE | BufferFlags.FORMAT)
-    if leftover:
-        parts.append(hex(leftover))
-    return "|".join(parts)
 
 
 def _is_disallowed(flags: int) -> bool:
@@ -207,7 +213,7 @@ def _is_disallowed(flags: int) -> bool:
 
 
 def _itemsize_of(fmt: str) -> int:
-    """The item size ``fmt`` describes; ``ValueError``/``NotImplementedError`` if unparseable."""
+    """The item size ``fmt`` describes; any exception if it cannot be parsed."""
     return Format(fmt).itemsize
 
 
@@ -305,13 +311,13 @@ class Finding:
         return {
             "rule": self.rule,
             "severity": self.severity,
-            "request": request_name(self.request),
+            "request": describe(self.request),
             "flags": int(self.request),
             "message": self.message,
         }
 
     def __str__(self) -> str:
-        return f"{self.severity:9} {self.rule:24} {request_name(self.request):30} {self.message}"
+        return f"{self.severity:9} {self.rule:24} {describe(self.request):30} {self.message}"
 
 
 def _finding(rule: str, request: int, message: str) -> Finding:
@@ -340,7 +346,7 @@ class Outcome:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable form."""
         return {
-            "request": request_name(self.request),
+            "request": describe(self.request),
             "flags": int(self.request),
             "ok": self.ok,
             "served": self.served,
@@ -351,8 +357,8 @@ class Outcome:
 
     def __str__(self) -> str:
         if self.answer is not None:
-            return f"{request_name(self.request):30} ok       {self.answer.describe()}"
-        return f"{request_name(self.request):30} refused  {self.error}: {self.message}"
+            return f"{describe(self.request):30} ok       {self.answer.describe()}"
+        return f"{describe(self.request):30} refused  {self.error}: {self.message}"
 
 
 def _issue(exporter: object, flags: int) -> tuple[Outcome, list[Finding]]:
@@ -369,18 +375,69 @@ def _issue(exporter: object, flags: int) -> tuple[Outcome, list[Finding]]:
     try:
         outcome = _read_and_release(raw, exporter, flags, findings)
     finally:
+        _release(raw, flags, findings)
+    findings += _judge_exporter_references(holder, before, flags)
+    return outcome, findings
+
+
+@contextmanager
+def _unraisables() -> Iterator[list[str]]:
+    """Collect, instead of printing, what CPython reports as unraisable meanwhile."""
+    caught: list[str] = []
+    previous = sys.unraisablehook
+
+    def collect(unraisable: Any) -> None:
+        caught.append(f"{unraisable.exc_type.__name__}: {unraisable.exc_value}")
+
+    sys.unraisablehook = collect
+    try:
+        yield caught
+    finally:
+        sys.unraisablehook = previous
+
+
+def _release(raw: _capi.RawBuffer, flags: int, findings: list[Finding]) -> None:
+    """Release ``raw`` if still held; an exception the release raised is a finding."""
+    with _unraisables() as caught:
         raw.release()
+    for error in caught:
+        findings.append(_finding("release-raised", flags, f"releasing the buffer raised {error}"))
+
+
+def _keep_alive(holder: list[object], stolen: int) -> None:
+    """Give back ``stolen`` references that a release took and nobody had given.
+
+    The count goes up without a reference that will ever drop it: ``holder[0]``
+    lives for good (a leak, never a freed object that is still in use). Only an
+    unmatched ``Py_IncRef`` can do this; ``_capi`` owns it.
+    """
+    _capi.keep_forever(holder, stolen)
+
+
+def _judge_exporter_references(holder: list[object], before: int, flags: int) -> list[Finding]:
+    """The exporter's reference count across getbuffer and release must not move."""
     after = _capi.refcount(holder)
-    if after != before and before < _IMMORTAL_REFCOUNT:
-        findings.append(
+    if before >= _IMMORTAL_REFCOUNT or after == before:
+        return []
+    if after > before:
+        return [
             _finding(
                 "exporter-refcount",
                 flags,
                 f"the exporter's reference count went from {before} to {after} "
-                "across getbuffer and release",
+                "across getbuffer and release (a leaked reference)",
             )
+        ]
+    _keep_alive(holder, before - after)
+    return [
+        _finding(
+            "obj-not-incref",
+            flags,
+            f"the exporter's reference count went from {before} to {after} across getbuffer "
+            "and release: obj was not a new reference (Py_INCREF(obj) forgotten); "
+            "the checker keeps the exporter alive for good",
         )
-    return outcome, findings
+    ]
 
 
 def _judge_failure(raw: _capi.RawBuffer, flags: int, error: Exception) -> Iterator[Finding]:
@@ -409,7 +466,7 @@ def _read_and_release(
         answer, error, message = None, "ValueError", str(exc)
     if obj is None:
         findings.append(_finding("obj-null", flags, "succeeded with obj NULL"))
-        raw.release()
+        _release(raw, flags, findings)
         return Outcome(BufferFlags(flags), answer, error, message, served=True)
     real = _capi.unwrap_exporter(obj)
     if real is not exporter:
@@ -425,9 +482,11 @@ def _read_and_release(
     holder = [obj]
     del obj
     held = _capi.refcount(holder)
-    raw.release()
+    _release(raw, flags, findings)
     dropped = held - _capi.refcount(holder)
     if dropped != 1 and held < _IMMORTAL_REFCOUNT:
+        if dropped > 1:
+            _keep_alive(holder, dropped - 1)
         findings.append(
             _finding(
                 "obj-refcount",
@@ -441,14 +500,26 @@ def _read_and_release(
 # --- the rules on one answer ------------------------------------------------------
 
 
-def _judge_answer(flags: int, answer: Answer, full: Answer | None) -> Iterator[Finding]:
-    """Every rule one successful answer can break (``full``: the ``FULL_RO`` answer)."""
-    yield from _judge_sizes(flags, answer, full)
-    yield from _judge_readonly(flags, answer, full)
-    yield from _judge_format(flags, answer, full)
-    yield from _judge_arrays(flags, answer)
-    if answer.is_sane:
-        yield from _judge_contiguity(flags, answer, full)
+def _judge_answer(flags: int, answer: Answer, full: Answer | None) -> list[Finding]:
+    """Every rule one successful answer can break (``full``: the ``FULL_RO`` answer).
+
+    Judging never raises: fields that make a judge fail end it with ``answer-unjudged``.
+    """
+    findings: list[Finding] = []
+    judges = [_judge_sizes, _judge_readonly, _judge_format, _judge_arrays, _judge_contiguity]
+    for judge in judges:
+        try:
+            findings += judge(flags, answer, full)
+        except Exception as error:
+            findings.append(
+                _finding(
+                    "answer-unjudged",
+                    flags,
+                    f"{judge.__name__.removeprefix('_judge_')} not judged: "
+                    f"{type(error).__name__}: {error}",
+                )
+            )
+    return findings
 
 
 def _judge_sizes(flags: int, answer: Answer, full: Answer | None) -> Iterator[Finding]:
@@ -509,8 +580,12 @@ def _judge_format(flags: int, answer: Answer, full: Answer | None) -> Iterator[F
         )
     try:
         size = _itemsize_of(fmt)
-    except (ValueError, NotImplementedError) as error:
-        yield _finding("format-unparseable", flags, f"cannot check itemsize: {error}")
+    except Exception as error:  # MemoryError too: a format's counts are the exporter's
+        yield _finding(
+            "format-unparseable",
+            flags,
+            f"cannot check itemsize: {type(error).__name__}: {error}",
+        )
         return
     if size != answer.itemsize:
         yield _finding(
@@ -520,7 +595,7 @@ def _judge_format(flags: int, answer: Answer, full: Answer | None) -> Iterator[F
         )
 
 
-def _judge_arrays(flags: int, answer: Answer) -> Iterator[Finding]:
+def _judge_arrays(flags: int, answer: Answer, full: Answer | None) -> Iterator[Finding]:
     """``shape``, ``strides`` and ``suboffsets`` present exactly when requested."""
     has_dims = answer.ndim > 0
     if wants_shape(flags) and answer.shape is None and has_dims:
@@ -544,6 +619,8 @@ def _judge_arrays(flags: int, answer: Answer) -> Iterator[Finding]:
 
 
 def _judge_contiguity(flags: int, answer: Answer, full: Answer | None) -> Iterator[Finding]:
+    if not answer.is_sane:
+        return
     if not wants_strides(flags) and full is not None and full.is_sane and not full.contiguity()[0]:
         yield _finding(
             "implied-c-contiguous",
@@ -580,21 +657,34 @@ def _satisfies(full: Answer, flags: int) -> bool:
     return True
 
 
+def _satisfies_safely(full: Answer, flags: int) -> bool:
+    """``_satisfies``, False where the ``FULL_RO`` fields defeat the reasoning."""
+    try:
+        return _satisfies(full, flags)
+    except Exception:
+        return False
+
+
 # --- the whole check --------------------------------------------------------------
 
 
 @dataclass(slots=True)
 class Report:
-    """The result of ``check_exporter``: per-request outcomes and the broken rules."""
+    """The result of ``check_exporter``: per-request outcomes and the broken rules.
+
+    ``not_an_exporter`` says why the object is no exporter at all (its type has no
+    buffer protocol, or it is released or closed); it is None for an exporter.
+    """
 
     exporter: str
     results: list[Outcome] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    not_an_exporter: str | None = None
 
     @property
     def passed(self) -> bool:
-        """No rule was violated (warnings allowed)."""
-        return not self.violations
+        """An exporter that violated no rule (warnings allowed)."""
+        return self.not_an_exporter is None and not self.violations
 
     @property
     def violations(self) -> list[Finding]:
@@ -615,11 +705,14 @@ class Report:
         return {
             "exporter": self.exporter,
             "passed": self.passed,
+            "not_an_exporter": self.not_an_exporter,
             "results": [outcome.to_dict() for outcome in self.results],
             "findings": [finding.to_dict() for finding in self.findings],
         }
 
     def __str__(self) -> str:
+        if self.not_an_exporter is not None:
+            return f"{self.exporter}: not an exporter: {self.not_an_exporter}"
         verdict = "passed" if self.passed else "FAILED"
         lines = [
             f"{self.exporter}: {verdict} "
@@ -632,41 +725,77 @@ class Report:
         return "\n".join(lines)
 
 
-def _is_factory(candidate: object) -> bool:
+def is_factory(candidate: object) -> bool:
     """A callable that does not export a buffer itself (classes count as factories)."""
     return callable(candidate) and not hasattr(type(candidate), "__buffer__")
 
 
+def _safe_repr(obj: object, limit: int = 60) -> str:
+    """``repr(obj)`` cut to ``limit`` characters; a ``repr`` that raises is not ours to raise."""
+    try:
+        text = repr(obj)
+    except Exception as error:
+        text = f"<{type(obj).__qualname__} object at {id(obj):#x}: repr raised {error!r}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _describe(exporter: object, factory: object | None) -> str:
-    text = repr(exporter)
-    if len(text) > 60:
-        text = text[:57] + "..."
+    text = _safe_repr(exporter)
     if factory is None:
         return text
     name = getattr(factory, "__qualname__", type(factory).__qualname__)
     return f"{name}() -> {text}"
 
 
+def not_an_exporter(obj: object, refused_with: str | None = None) -> str | None:
+    """Why ``obj`` is no exporter at all, or None.
+
+    Its type has no buffer protocol (every exporter type has ``__buffer__``: PEP 688
+    gives it to the C types with a getbuffer slot too); or a request failed with
+    ``refused_with`` (an exception's type name), not ``BufferError``, and ``obj``
+    says it is released (the builtin memoryview's and ``MemoryView``'s repr) or
+    closed (``mmap``): a dead object exports nothing.
+    """
+    if not hasattr(type(obj), "__buffer__"):
+        return f"{type(obj).__qualname__} does not support the buffer protocol"
+    if refused_with in (None, "BufferError"):
+        return None
+    try:
+        released = _safe_repr(obj).startswith("<released") or getattr(obj, "closed", 0) is True
+    except Exception:
+        return None
+    return f"this {type(obj).__qualname__} is released or closed" if released else None
+
+
 def check_exporter(obj_or_factory: object, *, requests: Iterable[int] | None = None) -> Report:
     """Issue every request in ``requests`` (default ``ALL_REQUESTS``) and judge the answers.
 
     ``obj_or_factory`` is an exporter, or a zero-argument callable returning a
-    fresh one for each request. Never raises for a misbehaving exporter (a
-    factory's own exception propagates).
+    fresh one for each request (``is_factory``). Never raises for a misbehaving
+    exporter (a factory's own exception propagates); ``requests`` are validated
+    by ``flags.request`` (``TypeError``, ``OverflowError``).
     """
     asked = tuple(
-        BufferFlags(int(flags)) for flags in (ALL_REQUESTS if requests is None else requests)
+        BufferFlags(request(flags)) for flags in (ALL_REQUESTS if requests is None else requests)
     )
-    fresh: Callable[[], object]
-    if _is_factory(obj_or_factory):
-        fresh = obj_or_factory  # type: ignore[assignment]
-        factory: object | None = obj_or_factory
-    else:
-        fresh, factory = (lambda: obj_or_factory), None
-    reference_exporter = fresh()
-    report = Report(_describe(reference_exporter, factory))
-    full, full_outcome = _reference(reference_exporter, report)
-    del reference_exporter
+    factory = cast("Callable[[], object]", obj_or_factory) if is_factory(obj_or_factory) else None
+    made: list[object] = []  # every object made stays alive until the check is done
+
+    def fresh() -> object:
+        made.append(obj_or_factory if factory is None else factory())
+        return made[-1]
+
+    report = Report(_describe(fresh(), factory))
+    report.not_an_exporter = not_an_exporter(made[0])
+    if report.not_an_exporter is not None:
+        return report
+    full, full_outcome = _reference(made[0], report)
+    if not full_outcome.served:
+        dead = not_an_exporter(made[0], full_outcome.error)
+        if dead is not None:
+            report.not_an_exporter = f"{dead} ({full_outcome.error}: {full_outcome.message})"
+            report.findings.clear()
+            return report
     for flags in asked:
         if flags == BufferFlags.FULL_RO:
             report.results.append(full_outcome)
@@ -680,28 +809,28 @@ def check_exporter(obj_or_factory: object, *, requests: Iterable[int] | None = N
 
 def _reference(exporter: object, report: Report) -> tuple[Answer | None, Outcome]:
     """Issue ``FULL_RO`` twice on ``exporter``; the first answer is the reference."""
-    request = BufferFlags.FULL_RO
-    first, findings = _issue(exporter, request)
-    second, _ = _issue(exporter, request)
+    full_ro = BufferFlags.FULL_RO
+    first, findings = _issue(exporter, full_ro)
+    second, _ = _issue(exporter, full_ro)
     report.findings += findings
     full = first.answer
     if full is None and not first.served:
         report.findings.append(
             _finding(
                 "full-ro-refused",
-                request,
+                full_ro,
                 f"FULL_RO failed ({first.error}: {first.message})",
             )
         )
     if full is None:
         return None, first
-    report.findings += _judge_answer(request, full, full)
+    report.findings += _judge_answer(full_ro, full, full)
     if second.answer is None or second.answer.layout() != full.layout():
         got = second.answer.describe() if second.answer else f"{second.error}: {second.message}"
         report.findings.append(
             _finding(
                 "layout-unstable",
-                request,
+                full_ro,
                 f"a repeated FULL_RO request gave {got}; the first gave {full.describe()}",
             )
         )
@@ -712,7 +841,7 @@ def _judge_outcome(outcome: Outcome, full: Answer | None) -> Iterator[Finding]:
     flags = outcome.request
     if outcome.answer is not None:
         yield from _judge_answer(flags, outcome.answer, full)
-    elif not outcome.served and full is not None and _satisfies(full, flags):
+    elif not outcome.served and full is not None and _satisfies_safely(full, flags):
         yield _finding(
             "refused-satisfiable",
             flags,

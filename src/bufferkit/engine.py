@@ -22,7 +22,7 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from itertools import repeat
 from typing import Any, Literal
 
@@ -34,6 +34,7 @@ __all__ = [
     "builtin_view",
     "copy",
     "gather",
+    "may_overlap",
     "nest",
     "read_item",
     "scatter",
@@ -110,7 +111,13 @@ def gather(base: int, layout: Layout, order: str = "C") -> bytes:
             return _capi.string_at(base + simple.offset, nbytes)
         if simple.itemsize == 1 and _stepping_pays(simple):
             out, address = _capi.new_bytes(nbytes)
-            _gather_stepped(base, simple, _capi.byte_window(address, nbytes))
+            target = _capi.memoryview_over(
+                address, itemsize=1, fmt="B", shape=(nbytes,), readonly=False
+            )
+            try:
+                _gather_stepped(base, simple, target)
+            finally:
+                target.release()
             return out
     if nbytes < 2:  # one 1-byte element behind a pointer: no fresh bytes object that small
         view = builtin_view(base, layout, _OPAQUE)
@@ -164,9 +171,10 @@ def _stepping_pays(simple: Layout) -> bool:
     return outer * min(shape[-2:]) * _MIN_RUN <= simple.nbytes
 
 
-def _gather_stepped(base: int, simple: Layout, out: Any) -> None:
-    """C-order gather of a simplified 1-byte layout into the byte window ``out``, by
-    stepped slicing of the layout's extent (one row, or column, at a time)."""
+def _gather_stepped(base: int, simple: Layout, out: memoryview) -> None:
+    """C-order gather of a simplified 1-byte layout into ``out`` (a writable 1-D ``'B'``
+    builtin memoryview: its slice assignments, steps too, copy in C), by stepped
+    slicing of the layout's extent (one row, or column, at a time)."""
     lo, hi = simple.extent()
     shape, strides = simple.shape, simple.strides
     origin = simple.offset - lo
@@ -232,7 +240,7 @@ def copy(dst_base: int, dst: Layout, src_base: int, src: Layout) -> None:
         if _is_dense(to) and _is_dense(start):
             _capi.memmove(dst_base + to.offset, src_base + start.offset, nbytes)
             return
-        if not _may_overlap(dst_base, dst, src_base, src):
+        if not may_overlap(dst_base, dst, src_base, src):
             if _is_dense(start):
                 scatter_from(dst_base, dst, src_base + start.offset)
                 return
@@ -242,8 +250,10 @@ def copy(dst_base: int, dst: Layout, src_base: int, src: Layout) -> None:
     scatter(dst_base, dst, gather(src_base, src))
 
 
-def _may_overlap(a_base: int, a: Layout, b_base: int, b: Layout) -> bool:
-    """True unless the bytes the two direct layouts reach are disjoint."""
+def may_overlap(a_base: int, a: Layout, b_base: int, b: Layout) -> bool:
+    """True unless the bytes the two layouts reach are disjoint (indirect: unknown)."""
+    if a.is_indirect or b.is_indirect:
+        return True
     a_lo, a_hi = a.extent()
     b_lo, b_hi = b.extent()
     return a_base + a_lo < b_base + b_hi and b_base + b_lo < a_base + a_hi
@@ -297,7 +307,31 @@ def tolist(base: int, layout: Layout, fmt: Format) -> Any:
             return view.tolist()
         finally:
             view.release()
-    return nest(_unpack(base, layout, fmt), layout.shape)
+    items = _unpack(base, layout, fmt)
+    if not fmt.writable:  # object pointers: each read in place, with its reference
+        items = _with_objects(items, _element_addresses(base, layout), fmt)
+    return nest(items, layout.shape)
+
+
+def _with_objects(items: list[Any], addresses: Iterable[int], fmt: Format) -> list[Any]:
+    """``items`` (unpacked from bytes) with their objects read where they live."""
+    offsets = fmt.object_offsets()
+    places = (address + offset for address in addresses for offset in offsets)
+    return fmt.fill_objects(items, iter(_capi.objects_at(places)))
+
+
+def _element_addresses(base: int, layout: Layout) -> list[int]:
+    """The address of every element in C order (suboffsets followed).
+
+    Precondition: the caller holds the memory; the layout was verified against it.
+    """
+    addresses = [base + layout.offset]
+    suboffsets = layout.suboffsets
+    for dim, (length, stride) in enumerate(zip(layout.shape, layout.strides, strict=True)):
+        addresses = [start + index * stride for start in addresses for index in range(length)]
+        if suboffsets is not None and suboffsets[dim] >= 0:
+            addresses = [_capi.read_pointer(a) + suboffsets[dim] for a in addresses]
+    return addresses
 
 
 def _unpack(base: int, layout: Layout, fmt: Format) -> list[Any]:
@@ -315,8 +349,11 @@ def _unpack(base: int, layout: Layout, fmt: Format) -> list[Any]:
 
 
 def read_item(address: int, fmt: Format) -> Any:
-    """The item at ``address``."""
-    return fmt.unpack_one(_capi.string_at(address, fmt.itemsize))
+    """The item at ``address`` (its object pointers read in place)."""
+    item = fmt.unpack_one(_capi.string_at(address, fmt.itemsize))
+    if not fmt.writable:
+        return _with_objects([item], [address], fmt)[0]
+    return item
 
 
 def write_bytes(address: int, data: bytes) -> None:

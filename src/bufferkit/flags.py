@@ -9,15 +9,26 @@ Invariants:
   ``C_CONTIGUOUS`` as "wants strides" follows from the values themselves.
 - ``READ`` and ``WRITE`` are not request flags (they belong to
   ``PyMemoryView_FromMemory``); ``READ`` shares its bit with ``INDIRECT``.
+- A request is a C ``int``: ``request`` is the one validator every entry point
+  uses (the builtin's ``TypeError`` for a non-integer, ``OverflowError`` outside
+  a C ``int``), and ``describe`` the one namer every message uses (``FULL_RO``,
+  ``STRIDES|WRITABLE``), never an enum repr.
 """
 
 from __future__ import annotations
 
 import enum
+import operator
 
 __all__ = [
+    "INT_MAX",
+    "INT_MIN",
+    "MODIFIER_SETS",
+    "STRUCTURE_REQUESTS",
     "BufferFlags",
+    "describe",
     "refusal",
+    "request",
     "wants_any_contiguous",
     "wants_c_contiguous",
     "wants_f_contiguous",
@@ -63,6 +74,82 @@ _INDIRECT = int(BufferFlags.INDIRECT)
 _C_CONTIGUOUS = int(BufferFlags.C_CONTIGUOUS)
 _F_CONTIGUOUS = int(BufferFlags.F_CONTIGUOUS)
 _ANY_CONTIGUOUS = int(BufferFlags.ANY_CONTIGUOUS)
+
+
+INT_MAX = 2**31 - 1
+"""The largest request: flags are a C ``int`` (32 bits on every CPython platform)."""
+INT_MIN = -(2**31)
+"""The smallest request."""
+
+
+def request(value: object) -> int:
+    """``value`` as request flags, validated as the builtin memoryview validates them.
+
+    ``TypeError`` unless ``value`` is an integer (``__index__``: ``1.0`` and ``'x'``
+    are refused, ``True`` is 1); ``OverflowError`` outside a C ``int``. Any int in
+    range is a request, even with bits the C API does not define: the exporter
+    judges those.
+    """
+    try:
+        flags = operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(
+            f"request flags must be an integer, not {type(value).__name__} ({value!r})"
+        ) from None
+    if not INT_MIN <= flags <= INT_MAX:
+        raise OverflowError(f"request flags {flags} do not fit in a C int ({INT_MIN}..{INT_MAX})")
+    return int(flags)
+
+
+STRUCTURE_REQUESTS: tuple[BufferFlags, ...] = (
+    BufferFlags.SIMPLE,
+    BufferFlags.ND,
+    BufferFlags.STRIDES,
+    BufferFlags.C_CONTIGUOUS,
+    BufferFlags.F_CONTIGUOUS,
+    BufferFlags.ANY_CONTIGUOUS,
+    BufferFlags.INDIRECT,
+)
+"""What an answer describes (SIMPLE, ND, STRIDES, INDIRECT) or which memory it may be
+(the contiguity requests): the C API defines every request as one of these with one
+of ``MODIFIER_SETS``."""
+MODIFIER_SETS: tuple[BufferFlags, ...] = (
+    BufferFlags.SIMPLE,
+    BufferFlags.WRITABLE,
+    BufferFlags.FORMAT,
+    BufferFlags.WRITABLE | BufferFlags.FORMAT,
+)
+"""What any structure request may add: nothing, ``WRITABLE``, ``FORMAT``, or both."""
+
+_COMPOUND_NAMES = {  # CONTIG_RO and STRIDED_RO are ND and STRIDES themselves
+    int(BufferFlags[name]): name
+    for name in ("CONTIG", "STRIDED", "RECORDS", "RECORDS_RO", "FULL", "FULL_RO")
+}
+_UINT_MASK = 2**32 - 1
+
+
+def describe(flags: int) -> str:
+    """The name of a request: the C API's compound name if it has one (``FULL_RO``;
+    ``ND`` and ``STRIDES`` rather than ``CONTIG_RO`` and ``STRIDED_RO``), else its
+    structure request and modifiers (``C_CONTIGUOUS|WRITABLE``, ``SIMPLE``), with
+    the bits no request defines as one hex number (``ND|0x200``)."""
+    value = int(flags)
+    if value in _COMPOUND_NAMES:
+        return _COMPOUND_NAMES[value]
+    bits = value & _UINT_MASK  # a negative C int names its two's-complement bits
+    parts: list[str] = []
+    for structure in reversed(STRUCTURE_REQUESTS[1:]):  # the most specific first
+        if _has_all(bits, structure):
+            parts.append(str(structure.name))
+            bits &= ~int(structure)
+            break
+    for modifier in (BufferFlags.WRITABLE, BufferFlags.FORMAT):
+        if bits & modifier:
+            parts.append(str(modifier.name))
+            bits &= ~int(modifier)
+    if bits:
+        parts.append(f"{bits:#x}")
+    return "|".join(parts) or "SIMPLE"
 
 
 def _has_all(flags: int, pattern: int) -> bool:

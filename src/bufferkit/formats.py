@@ -69,7 +69,7 @@ import re
 import struct
 import sys
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat, starmap
 from typing import Any, Literal
@@ -77,7 +77,7 @@ from typing import Any, Literal
 from . import _capi
 from .flags import BufferFlags
 
-__all__ = ["MAX_DEPTH", "NATIVE_ORDER", "Field", "Format"]
+__all__ = ["BUILTIN_TEXTS", "MAX_DEPTH", "NATIVE_ORDER", "OBJECT_SLOT", "Field", "Format"]
 
 NATIVE_ORDER = "<" if sys.byteorder == "little" else ">"
 MAX_DEPTH = 64  # records and pointer targets nested deeper are refused
@@ -142,6 +142,8 @@ def _struct_reads_complex() -> bool:
 
 
 _NATIVE_SINGLE = frozenset(filter(_builtin_casts_to, [*"cbB?hHiIlLqQnNefdP", "Zf", "Zd"]))
+BUILTIN_TEXTS = _NATIVE_SINGLE | {"@" + code for code in _NATIVE_SINGLE}
+"""The format texts this interpreter's memoryview reads values of."""
 # struct codes an array reads with the same item size (then swaps: the other byte order)
 _SWAPPED_ARRAYS = frozenset(
     code for code in "hHiIqQfd" if array.array(code).itemsize == struct.calcsize("<" + code)
@@ -262,8 +264,22 @@ class _Number(_Element):
         return struct.pack(f"{self.order}{len(values)}{self.code}", *values)
 
 
+class _ObjectSlot:
+    """Where an object pointer's object goes: pointers are never read from copied bytes
+    (the object may be freed meanwhile); ``engine`` reads each one in place and
+    ``Format.fill_objects`` puts it here."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<object read in place>"
+
+
+OBJECT_SLOT = _ObjectSlot()
+
+
 class _Objects(_Number):
-    """``O``: the objects behind native pointers (read only)."""
+    """``O``: the objects behind native pointers (read only, and only in place)."""
 
     writable = False
 
@@ -272,8 +288,7 @@ class _Objects(_Number):
         self.key, self.direct, self.builtin = ("object",), None, None
 
     def read(self, block: Any, count: int) -> Sequence[Any]:
-        # One Python call per item: _capi has no bulk form of PyObject lookups.
-        return list(map(_capi.object_at, super().read(block, count)))
+        return [OBJECT_SLOT] * count
 
     def write(self, values: Sequence[Any]) -> bytes:
         raise TypeError("object pointers 'O' cannot be packed")
@@ -970,6 +985,34 @@ class Format:
     def unpack_one(self, data: Any) -> Any:
         """The single item at the start of ``data``."""
         return self.unpack(data, 1)[0]
+
+    def object_offsets(self) -> list[int]:
+        """The byte offsets, within one item, of its object pointers (``O``), in the order
+        its values hold them (``unpack`` leaves ``OBJECT_SLOT`` there)."""
+        offsets: list[int] = []
+        for field, element in zip(self.fields, self._elements, strict=True):
+            starts = range(field.offset, field.offset + field.nbytes, max(field.size, 1))
+            if isinstance(element, _Objects):
+                offsets.extend(starts)
+            elif isinstance(element, _Record) and not element.record.writable:
+                inner = element.record.object_offsets()
+                offsets.extend(start + offset for start in starts for offset in inner)
+        return offsets
+
+    @staticmethod
+    def fill_objects(items: list[Any], objects: Iterator[Any]) -> list[Any]:
+        """``items`` with each ``OBJECT_SLOT`` replaced by the next of ``objects``."""
+
+        def fill(value: Any) -> Any:
+            if value is OBJECT_SLOT:
+                return next(objects)
+            if type(value) is tuple:
+                return tuple(map(fill, value))
+            if type(value) is list:
+                return list(map(fill, value))
+            return value
+
+        return list(map(fill, items))
 
     def _blocks_of(self, view: memoryview, count: int) -> list[Any]:
         """The bytes of each field, the field's bytes of every item one after another."""

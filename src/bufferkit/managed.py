@@ -36,7 +36,8 @@ from types import TracebackType
 from typing import Any
 
 from . import _capi
-from .flags import BufferFlags
+from .flags import BufferFlags, describe
+from .flags import request as valid_flags
 
 __all__ = [
     "BufferInfo",
@@ -44,10 +45,12 @@ __all__ = [
     "ManagedBuffer",
     "acquire",
     "exporter_of",
+    "held_request",
     "owner_of",
     "record_export",
     "request",
     "settle_export",
+    "sweep_exports",
 ]
 
 _FULL_RO = int(BufferFlags.FULL_RO)
@@ -75,7 +78,15 @@ class _Reexport:
 
 
 def request(obj: object, flags: int = _FULL_RO) -> memoryview:
-    """One getbuffer on ``obj`` for ``flags``, held by the builtin memoryview returned."""
+    """One getbuffer on ``obj`` for ``flags``, held by the builtin memoryview returned.
+
+    ``flags`` is validated as the builtin validates request flags (``flags.request``).
+    """
+    return held_request(obj, flags if flags is _FULL_RO else valid_flags(flags))
+
+
+def held_request(obj: object, flags: int) -> memoryview:
+    """``request`` for flags already validated (an ``int`` in C ``int`` range)."""
     exporter = _Reexport(obj) if type(obj) is memoryview else obj
     view: memoryview = memoryview(exporter) if flags == _FULL_RO else _from_flags(exporter, flags)  # type: ignore[arg-type]
     if _LEDGER.shielding:
@@ -122,6 +133,7 @@ class _Ledger:
         self.shielded: dict[int, memoryview] = {}
         self.watches: dict[int, weakref.ref[memoryview]] = {}
         self.refcount = sys.getrefcount
+        self.finalizing = sys.is_finalizing
         self.partial = functools.partial
         self.weakref = weakref.ref
 
@@ -143,25 +155,34 @@ class _Ledger:
             return
         if entry is None or entry[0] != id(exporter) or entry[2]() is not view:
             raise ValueError("memoryview's buffer is not this object")
+        maker = entry[1]()
+        if maker is None and not (self.collecting or self.finalizing()):
+            raise ValueError("memoryview's buffer is not this object")  # it died; another
+            # object took its address. (A collection, or interpreter exit, clears weak
+            # references before CPython releases: that is its own maker, quietly.)
         del self.exports[key]
         self.unshield(view)
-        self.drop(exporter, key)
+        if maker is exporter:
+            self.drop(exporter, key)
+        # else the exporter is being collected (weak references are cleared first)
 
     def died(self, key: int, _: object) -> None:
+        """The memoryview of an export died, or is garbage in a collection (whose
+        teardown may still release it: a later ``settle`` of it returns quietly)."""
         entry = self.exports.pop(key, None)
         if entry is None:
             return
-        if self.collecting:  # garbage in this collection: its release may still come
-            self.settled_by_collector.add(key)
+        if self.collecting or self.finalizing():  # garbage: its release may still come
+            self.settled_by_collector.add(key)  # (forgotten when the collection ends)
         exporter = entry[1]()
         if exporter is not None:
             self.drop(exporter, key)
 
     @staticmethod
     def drop(exporter: Any, key: int) -> None:
-        try:  # (no contextlib: this may run after module globals are gone)  # noqa: SIM105
+        try:  # (not contextlib: this may run at exit, after module globals are gone)  # noqa: SIM105
             exporter._drop_export(key)
-        except AttributeError:  # the collector cleared the exporter (a dying cycle)
+        except Exception:  # the collector cleared the exporter's state (a dying cycle)
             pass
 
     def watch_collections(self, phase: str, info: dict[str, int]) -> None:
@@ -194,8 +215,9 @@ class _Ledger:
         """Drop shielded memoryviews nothing else references (2: the dict's reference
         and the argument's)."""
         shielded, refcount = self.shielded, self.refcount
-        for key in [key for key in shielded if refcount(shielded[key]) <= 2]:
-            self.let_go(key, None)
+        for key in list(shielded):  # (other threads shield and let go meanwhile)
+            if refcount(shielded.get(key)) <= 2:
+                self.let_go(key, None)
 
 
 # --- CPython 3.12.0 to 3.12.6 -------------------------------------------------------
@@ -220,6 +242,12 @@ def record_export(view: memoryview, exporter: Any) -> None:
     """Remember that ``exporter`` returned ``view``: ``exporter._drop_export(id(view))``
     is called once, by ``settle_export`` or when ``view`` dies unsettled."""
     _LEDGER.record(view, exporter)
+
+
+def sweep_exports() -> None:
+    """Let go of shielded exports nothing else holds (3.12.0-3.12.6; else nothing)."""
+    if _LEDGER.shielding:
+        _LEDGER.let_go_of_unused()
 
 
 def settle_export(view: object, exporter: Any) -> None:
@@ -310,7 +338,7 @@ class BufferInfo:
 
 def _exporter_error(obj: object, flags: int, error: Exception) -> ExporterError:
     name = type(obj).__name__
-    text = f"{name} refused request {BufferFlags(flags)!r}: {type(error).__name__}: {error}"
+    text = f"{name} refused request {describe(flags)}: {type(error).__name__}: {error}"
     return ExporterError(text, error)
 
 
@@ -320,8 +348,9 @@ class ManagedBuffer:
     __slots__ = ("__weakref__", "_info", "_view", "flags")
 
     def __init__(self, obj: object, flags: int = BufferFlags.FULL_RO) -> None:
+        flags = valid_flags(flags)
         try:
-            self._view: memoryview | None = request(obj, flags)
+            self._view: memoryview | None = held_request(obj, flags)
         except BufferError:
             raise
         except Exception as error:
@@ -390,6 +419,7 @@ def acquire(obj: object, flags: int) -> Iterator[BufferInfo]:
 
     The fields are exactly as the exporter filled them (NULL stays ``None``).
     """
+    flags = valid_flags(flags)
     try:
         raw = _capi.RawBuffer(obj, flags)
     except BufferError:

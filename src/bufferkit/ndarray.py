@@ -161,7 +161,7 @@ def as_ssize_t(value: object) -> int:
     """``PyLong_AsSsize_t``: an ``int`` (no ``__index__``) that fits a ``Py_ssize_t``."""
     if not isinstance(value, int):
         raise TypeError("an integer is required")
-    return _check_ssize(int(value))
+    return _check_ssize(int.__index__(value))  # the value itself: a subclass's __int__ never runs
 
 
 def _wrap(number: int) -> int:
@@ -909,6 +909,10 @@ class NDArray:
         view._bases = [_consumer_base(lease.info, lease, 0)]
         return view
 
+    def __reduce_ex__(self, protocol: object) -> Any:
+        """Refused, as C's: a copy would point into this array's memory."""
+        raise TypeError("cannot pickle 'ndarray' object")
+
     # -- attributes ---------------------------------------------------------------
 
     @property
@@ -1172,12 +1176,11 @@ class NDArray:
             raise TypeError("ndarray is not writable")
         if base.ndim == 0:
             if key is Ellipsis or (isinstance(key, tuple) and not key):
-                self._store(base, base.buf, value)
+                _store(base, base.buf, value, self._struct_only)
                 return
             raise TypeError("invalid indexing of scalar")
         if base.ndim == 1 and hasattr(type(key), "__index__"):
-            index = as_ssize_t(key)  # may run user code that pushes or pops a head
-            self._store(base, _row_pointer(base, index), value)
+            _store(base, _row_pointer(base, as_ssize_t(key)), value, self._struct_only)
             return
         source = Lease(value, BufferFlags.FULL_RO)
         try:
@@ -1198,10 +1201,12 @@ class NDArray:
         """The format that reads the items of ``base``."""
         return fitted_format(item_format(base.fmt, self._struct_only), base.itemsize)
 
-    def _store(self, base: _Base, address: int, value: Any) -> None:
-        """One item packed at ``address``, an element of ``base`` (the head when the
-        key was given: its format and itemsize, whatever the key's code did since)."""
-        items_codec(base.fmt or "B", self._struct_only).store(address, base.itemsize, value)
+
+def _store(base: _Base, address: int, value: Any, struct_only: bool) -> None:
+    """One item packed at ``address`` (an element of ``base``, which the caller took
+    before any user code ran: a ``push`` from a value's ``__index__`` changes the
+    head, not this base, whose memory the caller keeps alive), by its codec."""
+    items_codec(base.fmt or "B", struct_only).store(address, base.itemsize, value)
 
 
 def _gather(buf: int, layout: Layout) -> bytes:
@@ -1269,25 +1274,21 @@ def _copy_buffer(target: _Base, source: BufferInfo) -> None:
     where the two may overlap (a row is read whole before it is written)."""
     if not _equivalent(target, source):
         raise ValueError("ndarray assignment: lvalue and rvalue have different structures")
+    if target.fmt is not None and "O" in target.fmt:  # never copy object pointers:
+        raise TypeError(  # no reference would be taken or dropped (C would copy them)
+            f"ndarray assignment: format {target.fmt!r} holds object pointers"
+        )
     destination, origin = target.layout(), info_layout(source)
-    if 0 in destination.shape:
+    if destination.ndim == 1 or not engine.may_overlap(
+        target.buf, destination, source.buf or 0, origin
+    ):
+        engine.copy(target.buf, destination, source.buf or 0, origin)
         return
     source_buf = source.buf or 0
-    if destination.ndim == 1 or not _may_overlap(target.buf, destination, source_buf, origin):
-        engine.copy(target.buf, destination, source_buf, origin)
-        return
     for index in itertools.product(*map(range, destination.shape[:-1])):
         to_buf, to_row = select(target.buf, destination, index)
         from_buf, from_row = select(source_buf, origin, index)
         engine.copy(to_buf, to_row, from_buf, from_row)
-
-
-def _may_overlap(first: int, one: Layout, second: int, other: Layout) -> bool:
-    if one.is_indirect or other.is_indirect:
-        return True
-    low, high = one.extent()
-    other_low, other_high = other.extent()
-    return first + low < second + other_high and second + other_low < first + high
 
 
 def select(buf: int, layout: Layout, index: tuple[int, ...]) -> tuple[int, Layout]:

@@ -50,17 +50,25 @@ import struct
 import sys
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
-from itertools import chain, repeat
+from itertools import chain
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 from . import _capi, engine
 from .flags import BufferFlags, refusal
-from .formats import Format
+from .flags import request as valid_flags
+from .formats import BUILTIN_TEXTS, Format
 from .layout import Layout, equivalent_shapes
-from .managed import exporter_of, owner_of, record_export, request, settle_export
+from .managed import (
+    exporter_of,
+    held_request,
+    owner_of,
+    record_export,
+    settle_export,
+    sweep_exports,
+)
 
-__all__ = ["MemoryView"]
+__all__ = ["MemoryView", "read_answer"]
 
 _RELEASED = "operation forbidden on released memoryview object"
 _DIFFERENT_STRUCTURES = "memoryview assignment: lvalue and rvalue have different structures"
@@ -74,8 +82,13 @@ _REFUSALS = {  # the builtin memoryview's words for each rule of flags.refusal
     "strides": _NOT_C_CONTIGUOUS,
     "format": "memoryview: cannot cast to unsigned bytes if the format flag is present",
 }
-_first = operator.itemgetter(0)
 _new_object = object.__new__
+_ND = int(BufferFlags.ND)
+_FULL_RO = int(BufferFlags.FULL_RO)
+_DEFAULT_REQUEST = BufferFlags.FULL_RO
+_INTERPRETED = frozenset({"_base", "_layout", "_ndim", "_format", "_text", "_readonly"})
+_get_attribute = object.__getattribute__
+_BYTE_STRINGS = frozenset({bytes, bytearray})
 _NO_ITEMS = ()  # subscripting it with a slice runs the builtin's checks of the slice
 _MAX_SLICINGS = 16  # slicing keys a view remembers
 _ITER_CHUNK = 256  # items an iterator unpacks at a time (formats the builtin cannot read)
@@ -118,23 +131,64 @@ def _parse_format(text: str, itemsize: int) -> Format | None:
     return fmt if fmt.itemsize == itemsize else None
 
 
-def _answer(pin: memoryview, flags: int) -> tuple[Layout, str]:
-    """The layout (relative to the exporter's ``buf``) and format text of an answer,
-    from the builtin memoryview ``pin`` that holds it.
+def read_answer(
+    fmt: str | None,
+    itemsize: int,
+    nbytes: int,
+    ndim: int,
+    shape: tuple[int, ...] | None,
+    strides: tuple[int, ...] | None,
+    suboffsets: tuple[int, ...] | None,
+    flags: int,
+) -> tuple[Layout, str]:
+    """The layout (relative to ``buf``) and format text a consumer reads from the
+    fields of an answer to ``flags`` (NULL fields are None): ``MemoryView``'s rule.
 
-    The builtin reads a NULL format as ``'B'`` and fills in a missing shape and
-    strides. An answer to a request without ``ND`` has no shape: it is its ``len``
-    bytes, whatever ``itemsize`` and ``ndim`` say (NumPy: ndim 0), unless the
-    exporter gave a format anyway (ctypes), which the builtin then shows as is.
-    Items whose format is unknown (NULL with an itemsize above 1) are opaque bytes.
+    An answer to a request without ``ND`` has no shape: it is its ``len`` bytes,
+    whatever ``itemsize`` and ``ndim`` say (NumPy: ndim 0). Where the exporter gave a
+    format anyway, its items are kept: with the shape it gave, if that describes
+    ``len`` bytes (ctypes), else as ``len // itemsize`` items, else as bytes -- never
+    an element the answer does not cover. Items of a NULL format with an itemsize
+    above 1 are opaque bytes (``'8s'``). ``ValueError`` for ``ndim`` above 1 without
+    a shape (no layout says where those elements are).
     """
-    text, itemsize = pin.format, pin.itemsize
-    if not flags & BufferFlags.ND and text == "B":
-        return Layout(1, (pin.nbytes,)), "B"
-    if text == "B" and itemsize != 1:
+    text = "B" if fmt is None else fmt
+    if not flags & _ND:
+        if text != "B":
+            given = (
+                Layout(itemsize, shape or (), strides, suboffsets) if shape or not ndim else None
+            )
+            if given is not None and given.nbytes == nbytes:
+                return given, text
+            if itemsize and nbytes % itemsize == 0:
+                return Layout(itemsize, (nbytes // itemsize,)), text
+        return Layout(1, (nbytes,)), "B"
+    if fmt is None and itemsize != 1:
         text = f"{itemsize}s"
-    shape, strides = pin.shape or (), pin.strides or ()
-    return Layout(itemsize, shape, strides, pin.suboffsets or None), text
+    if ndim == 0:
+        return Layout(itemsize, ()), text
+    if shape is None:
+        if ndim > 1:
+            raise ValueError(f"ndim {ndim} without a shape cannot be read")
+        shape = (nbytes // max(itemsize, 1),)
+    return Layout(itemsize, shape, strides, suboffsets), text
+
+
+def _answer(pin: memoryview, flags: int) -> tuple[Layout, str]:
+    """``read_answer`` of the answer the builtin memoryview ``pin`` holds (it reads a
+    NULL format as ``'B'``, so ``'B'`` with an itemsize above 1 was NULL)."""
+    text, itemsize = pin.format, pin.itemsize
+    fmt = None if text == "B" and itemsize != 1 else text
+    return read_answer(
+        fmt,
+        itemsize,
+        pin.nbytes,
+        pin.ndim,
+        pin.shape,
+        pin.strides,
+        pin.suboffsets or None,
+        flags,
+    )
 
 
 def _released_error() -> ValueError:
@@ -158,7 +212,9 @@ class MemoryView:
     # The fields every view sets, and the two the hot paths read first (the
     # reader and the remembered slicings, None until made), are slots; the rest
     # of the lazily set state lives in the instance dict (made on first use) and
-    # defaults to the class attributes.
+    # defaults to the class attributes. A view made from an exporter sets only
+    # the pin, its request and the three below; its layout fields (``_INTERPRETED``)
+    # are read from the pin on first use (``__getattr__``).
     __slots__ = (
         "__dict__",
         "__weakref__",
@@ -169,8 +225,10 @@ class MemoryView:
         "_pin",
         "_reader",
         "_readonly",
+        "_request",
         "_slicings",
         "_text",
+        "_whole",
     )
     _base: int
     _format: Format | None
@@ -178,29 +236,70 @@ class MemoryView:
     _ndim: int
     _pin: memoryview | None  # None once released
     _readonly: bool
+    _request: int
     _text: str
+    _whole: bool  # the view is its pin's answer, layout and format text alike
     _exact: memoryview | None = None
+    _casts: dict[tuple[str, tuple[int, ...] | None], tuple[Layout, Format, bool]] | None = None
     _exports = 0  # buffers exported and not yet released
     _hash: int | None = None
     _reader: memoryview | None
     _slicings: dict[Any, Layout] | None
 
-    def __init__(self, obj: object, flags: int = BufferFlags.FULL_RO) -> None:
-        self._pin = None  # released until adopted
-        if isinstance(obj, MemoryView):
-            obj._held()
-            obj._check_request(flags)
-            self._adopt(obj._held(), obj._base, obj._layout, obj._format, obj._text, obj._readonly)
-            return
-        pin = request(obj, flags)
-        try:
-            layout, text = _answer(pin, flags)
-            base = _capi.memoryview_address(pin)
-        except BaseException:
-            pin.release()  # nothing else holds it yet; a traceback must not keep it
-            raise
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        raise TypeError("type 'MemoryView' is not an acceptable base type")  # as the builtin
+
+    def __new__(cls, object: object, flags: int = BufferFlags.FULL_RO) -> MemoryView:
+        """One request on ``object`` (the builtin's keyword), or a view sharing a view's.
+
+        (``__new__``, as the builtin's: ``__init__`` is object's, and refuses arguments,
+        so a live view cannot be initialised again.)
+        """
+        if flags is not _DEFAULT_REQUEST:
+            flags = valid_flags(flags)  # as the builtin validates them
+        view = _new_object(cls)
+        if type(object) is MemoryView:  # (isinstance would trust a forged __class__)
+            object._held()
+            object._check_request(flags)
+            view._adopt(
+                object._held(),
+                object._base,
+                object._layout,
+                object._format,
+                object._text,
+                object._readonly,
+            )
+            return view
+        pin = held_request(object, flags)
+        view._request = flags
+        view._whole = (
+            flags == _FULL_RO
+            and type(object) is not memoryview  # (its adapter's pin shows its exporter)
+            and (pin.itemsize == 1 or pin.format != "B")  # (a NULL format: opaque items)
+            and "O" not in pin.format  # (object items are exported read-only)
+        )
+        view._reader = view._slicings = None
+        view._pin = pin
+        return view
+
+    def __getattr__(self, name: str) -> Any:
+        """The layout fields of a view made from an exporter, read on first use."""
+        if name not in _INTERPRETED:
+            raise AttributeError(f"'MemoryView' object has no attribute {name!r}")
+        self._interpret()
+        return _get_attribute(self, name)
+
+    def _interpret(self) -> None:
+        """Set the layout fields from the answer the pin holds (``read_answer``)."""
+        pin = self._held()
+        layout, text = _answer(pin, self._request)
         fmt = _parse_format(text, layout.itemsize)
-        self._adopt(pin, base, layout, fmt, text, pin.readonly)
+        self._base = _capi.memoryview_address(pin)
+        self._layout = layout
+        self._ndim = len(layout.shape)
+        self._format = fmt
+        self._text = text
+        self._readonly = pin.readonly
 
     def _adopt(
         self,
@@ -211,7 +310,7 @@ class MemoryView:
         text: str,
         readonly: bool,
     ) -> None:
-        """Set every field of a new view holding ``pin``."""
+        """Set every field of a new view holding ``pin`` (not its pin's whole answer)."""
         self._base = base
         self._layout = layout
         self._ndim = len(layout.shape)
@@ -219,6 +318,7 @@ class MemoryView:
         self._text = text
         self._readonly = readonly
         self._reader = self._slicings = None
+        self._whole = False
         self._pin = pin
 
     def _sub(self, pin: memoryview, layout: Layout, base: int) -> MemoryView:
@@ -263,10 +363,10 @@ class MemoryView:
         """
         address = operator.index(address)
         size = operator.index(size)
-        if size < 0:
-            raise ValueError(f"size must be >= 0, not {size}")
-        if not 0 < address < 2 ** (8 * _capi.POINTER_SIZE):
-            raise ValueError(f"invalid address: {address:#x}")
+        if not 0 <= size <= _capi.SSIZE_MAX:
+            raise ValueError(f"size must be >= 0 and fit in a Py_ssize_t, not {size}")
+        if not 0 < address < 2 ** (8 * _capi.POINTER_SIZE) - size:
+            raise ValueError(f"invalid address {address:#x} for {size} bytes")
         pin = _capi.memoryview_from_memory(address, size, readonly=readonly)
         view = object.__new__(cls)
         view._adopt(pin, address, Layout(1, (size,)), Format("B"), "B", readonly)
@@ -293,6 +393,8 @@ class MemoryView:
         """
         if self._pin is None:
             return
+        if self._exports:
+            sweep_exports()  # (3.12.0-3.12.6: a dropped direct export may still be shielded)
         count = self._exports
         if count:
             plural = "" if count == 1 else "s"
@@ -328,11 +430,14 @@ class MemoryView:
     def _reader_view(self) -> memoryview | None:
         """The builtin memoryview that reads this view's values, if the builtin can.
 
-        Precondition: the caller holds the pin. The reader has no pin of its own:
-        it is used only while this view (or an iterator holding it) holds one.
+        It owns the pin, as every helper does: whoever holds it (an iterator) holds
+        the memory. ``release()`` releases it.
         """
         reader = self._reader
-        if reader is None and self._format is not None:
+        if reader is None and self._whole and self._held().format in BUILTIN_TEXTS:
+            reader = self._reader = self._exact or memoryview(self._held())  # a sibling
+            self._keep_helper(reader)
+        elif reader is None and self._format is not None:
             code = self._format.native_equivalent
             if code is not None:
                 exact = self._exact
@@ -340,23 +445,42 @@ class MemoryView:
                     reader = exact  # its text is the code, or '@' and the code
                 else:
                     reader = engine.builtin_view(
-                        self._base, self._layout, code, readonly=self._readonly
+                        self._base,
+                        self._layout,
+                        code,
+                        readonly=self._readonly,
+                        keepalive=self._held(),
                     )
                 self._reader = reader
+                self._keep_helper(reader)
         return reader
 
     def _exact_view(self) -> memoryview:
-        """A builtin memoryview of this view with the exact format text, owning the pin."""
+        """A builtin memoryview of this view with the exact format text, owning the pin;
+        read-only where the items hold object pointers."""
         exact = self._exact
         if exact is None:
-            exact = self._exact = engine.builtin_view(
-                self._base,
-                self._layout,
-                self._text,
-                readonly=self._readonly,
-                keepalive=self._held(),
-            )
+            if self._whole:  # a sibling of the pin: the same answer, the same memory
+                exact = memoryview(self._held())
+            else:
+                readonly = self._readonly or self._holds_objects()
+                exact = engine.builtin_view(
+                    self._base, self._layout, self._text, readonly=readonly, keepalive=self._held()
+                )
+            self._exact = exact
+            self._keep_helper(exact)
         return exact
+
+    def _keep_helper(self, helper: memoryview) -> None:
+        """Called right after a helper is stored: if another thread released this view
+        meanwhile (and so did not release the helper), undo and refuse."""
+        if self._pin is None:
+            if self._reader is helper:
+                self._reader = None
+            if self._exact is helper:
+                self._exact = None
+            helper.release()
+            raise ValueError(_RELEASED)
 
     def _values_format(self) -> Format:
         """The format to read values with; NotImplementedError if there is none."""
@@ -398,48 +522,54 @@ class MemoryView:
         """The exporter (``None`` for ``from_memory`` views)."""
         return exporter_of(self._held())
 
+    # A whole view (its pin's own answer) reads its attributes off the pin, as the
+    # builtin does; any other view from its layout.
+
     @property
     def nbytes(self) -> int:
-        self._held()
-        return self._layout.nbytes
+        pin = self._held()
+        return pin.nbytes if self._whole else self._layout.nbytes
 
     @property
     def readonly(self) -> bool:
-        self._held()
-        return self._readonly
+        pin = self._held()
+        return pin.readonly if self._whole else self._readonly
 
     @property
     def itemsize(self) -> int:
-        self._held()
-        return self._layout.itemsize
+        pin = self._held()
+        return pin.itemsize if self._whole else self._layout.itemsize
 
     @property
     def format(self) -> str:
-        self._held()
-        return self._text
+        pin = self._held()
+        return pin.format if self._whole else self._text
 
     @property
     def ndim(self) -> int:
-        self._held()
-        return self._ndim
+        pin = self._held()
+        return pin.ndim if self._whole else self._ndim
 
     @property
     def shape(self) -> tuple[int, ...]:
-        self._held()
-        return self._layout.shape
+        pin = self._held()
+        return pin.shape if self._whole else self._layout.shape  # type: ignore[return-value]
 
     @property
     def strides(self) -> tuple[int, ...]:
-        self._held()
-        return self._layout.strides
+        pin = self._held()
+        return pin.strides if self._whole else self._layout.strides  # type: ignore[return-value]
 
     @property
     def suboffsets(self) -> tuple[int, ...]:
-        self._held()
-        return self._layout.suboffsets or ()
+        pin = self._held()
+        return pin.suboffsets if self._whole else self._layout.suboffsets or ()  # type: ignore[return-value]
 
     def _contiguity(self) -> tuple[bool, bool]:
         """The builtin's C and Fortran flags (``init_flags`` in ``memoryobject.c``)."""
+        if self._whole:
+            pin = self._held()
+            return pin.c_contiguous, pin.f_contiguous
         layout = self._layout
         if layout.suboffsets is not None:
             return False, False
@@ -474,7 +604,9 @@ class MemoryView:
     # --- length, iteration, lookup -----------------------------------------------------
 
     def __len__(self) -> int:
-        self._held()
+        pin = self._held()
+        if self._whole:
+            return len(pin)
         if not self._ndim:
             raise TypeError("0-dim memory has no length")
         return self._layout.shape[0]
@@ -486,9 +618,9 @@ class MemoryView:
         if self._ndim == 1:
             reader = self._reader_view()
             if reader is not None:
-                # zip holds this view, so its pin outlives the iterator; a released
-                # view releases the reader, and the iterator then raises.
-                return map(_first, zip(reader, repeat(self)))
+                # The reader owns the pin; a released view releases it, and the
+                # builtin's iterator then raises ValueError.
+                return iter(reader)
             self._values_format()
             # Other formats: unpacked a run of items at a time (one bulk read each).
             starts = range(0, self._layout.shape[0], _ITER_CHUNK)
@@ -548,22 +680,27 @@ class MemoryView:
         # The hot paths first: an element through the builtin reader, a slicing
         # this view has seen before; everything else (and every error) below.
         kind = type(key)
-        if kind is tuple:
+        if kind is int:
             reader = self._reader
-            if reader is not None and len(key) == self._ndim and key and type(key[0]) is int:
-                pin = self._pin  # held across the read (a key's __index__ may release)
-                try:
-                    return reader[key]
-                except (TypeError, NotImplementedError):
-                    pass  # a slice among the ints: a sub-view
-                finally:
-                    del pin
+            if reader is not None and self._ndim == 1:
+                return reader[key]
+        elif kind is tuple or kind is slice:
+            if kind is tuple:
+                reader = self._reader
+                if reader is not None and len(key) == self._ndim and key and type(key[0]) is int:
+                    pin = self._pin  # held across the read (an __index__ may release)
+                    try:
+                        return reader[key]
+                    except (TypeError, NotImplementedError):
+                        pass  # a slice among the ints: a sub-view
+                    finally:
+                        del pin
             slicings = self._slicings
             if slicings is not None:
                 try:
                     known = slicings.get(key)
-                    if known is not None:
-                        for part in key:  # equal to a remembered slice; is it an index?
+                    if known is not None:  # equal to a remembered key: made of indexes?
+                        for part in key if kind is tuple else (key,):
                             _NO_ITEMS[part]  # (slice(1.0, 2) == slice(1, 2), but raises)
                 except Exception:
                     known = None  # the full path below raises the right error
@@ -578,16 +715,13 @@ class MemoryView:
                     view._text = self._text
                     view._readonly = self._readonly
                     view._reader = view._slicings = None
+                    view._whole = False
                     view._pin = pin
                     return view
-        elif kind is int:
-            reader = self._reader
-            if reader is not None and self._ndim == 1:
-                return reader[key]
         return self._subscript(key)
 
     def _remember_slicing(self, key: Any, layout: Layout) -> None:
-        """Keep the layout a tuple of plain slices gave, under the key itself.
+        """Keep the layout a slice or a tuple of slices gave, under the key itself.
 
         Only slices of ints and None are remembered. A later key matches by
         ``==`` (dict semantics); ``__getitem__`` then has the builtin check that
@@ -595,7 +729,11 @@ class MemoryView:
         ``slice(1, 2)`` -- still raises, while ``slice(numpy.int64(1), 2)``
         and ``slice(True, 2)`` get the layout of the equal key.
         """
-        if type(key) is not tuple or not all(map(_is_plain_slice, key)):
+        kind = type(key)
+        if kind is slice:
+            if not _is_plain_slice(key):
+                return
+        elif kind is not tuple or not all(map(_is_plain_slice, key)):
             return
         slicings = self._slicings
         if slicings is None or len(slicings) >= _MAX_SLICINGS:
@@ -680,7 +818,7 @@ class MemoryView:
         """
         if not _is_exporter(value):
             raise _not_an_exporter(value)
-        source = value if isinstance(value, MemoryView) else MemoryView(value)
+        source = value if type(value) is MemoryView else MemoryView(value)
         source_pin = source._pin  # held across the copy, like ours
         try:
             source._held()
@@ -707,6 +845,8 @@ class MemoryView:
         """The items as (nested) lists; the item itself for a 0-d view."""
         pin = self._held()
         try:
+            if self._whole and pin.format in BUILTIN_TEXTS:
+                return pin.tolist()
             fmt = self._values_format()
             reader = self._reader_view()
             if reader is not None:
@@ -725,18 +865,28 @@ class MemoryView:
         chosen = "C" if order is None else str.__str__(order)
         pin = self._held()
         try:
+            if self._whole:
+                return pin.tobytes(cast(Any, chosen))
             return engine.gather(self._base, self._layout, chosen)
         finally:
             del pin
 
     def hex(self, *args: Any, **kwargs: Any) -> str:
         """``bytes.hex`` of ``tobytes()`` (same ``sep`` and ``bytes_per_sep``)."""
+        pin = self._held()
+        if self._whole:
+            return pin.hex(*args, **kwargs)
+        del pin
         return self.tobytes().hex(*args, **kwargs)
 
     def __eq__(self, other: object) -> bool:
-        if self._pin is None:
+        pin = self._pin
+        if pin is None:
             return self is other
-        if isinstance(other, MemoryView):
+        if self._whole and type(other) in _BYTE_STRINGS:  # 'B' items: the builtin's rule
+            return pin == other
+        del pin
+        if type(other) is MemoryView:
             return self is other if other._pin is None else self._equal(other)
         if not _is_exporter(other):
             return NotImplemented
@@ -769,6 +919,9 @@ class MemoryView:
     def __hash__(self) -> int:
         """The builtin's hash: read-only ``B``/``b``/``c`` views of hashable exporters."""
         if self._hash is None:
+            if self._whole:  # the builtin's rules and answer, cached by the pin too
+                self._hash = hash(self._held())
+                return self._hash
             self._held()
             if not self._readonly:
                 raise ValueError("cannot hash writable memoryview object")
@@ -790,11 +943,23 @@ class MemoryView:
         """
         self._held()
         text = _exact_str(format, "cast() argument 'format'")
-        dims: Sequence[int] | None = None
+        dims: tuple[int, ...] | None = None
         if not isinstance(shape, _NoShape):
             if not isinstance(shape, (list, tuple)):
                 raise TypeError("shape must be a list or a tuple")
             dims = tuple(map(operator.index, shape))  # may run user code: before the hold
+        casts = self._casts
+        known = casts.get((text, dims)) if casts is not None else None
+        if known is None:
+            known = self._cast_layout(text, dims)
+            if casts is None or len(casts) >= _MAX_SLICINGS:
+                casts = self._casts = {}
+            casts[text, dims] = known
+        layout, fmt, readonly = known
+        return self._derive(self._held(), layout, fmt=fmt, text=text, readonly=readonly)
+
+    def _cast_layout(self, text: str, dims: tuple[int, ...] | None) -> tuple[Layout, Format, bool]:
+        """The layout, format and mode of a cast (remembered per view by ``cast``)."""
         self._layout.check_cast(dims)
         fmt = Format(text)
         if fmt.itemsize == 0:
@@ -802,8 +967,7 @@ class MemoryView:
         if not fmt.writable:
             raise ValueError(f"memoryview: cannot cast to {text!r}: it holds object pointers")
         layout = self._layout.cast(fmt.itemsize, dims)
-        readonly = self._readonly or self._holds_objects()
-        return self._derive(self._held(), layout, fmt=fmt, text=text, readonly=readonly)
+        return layout, fmt, self._readonly or self._holds_objects()
 
     def _holds_objects(self) -> bool:
         """True if the items may hold object pointers (their bytes are never written)."""
@@ -830,9 +994,14 @@ class MemoryView:
     # --- export (PEP 688) -----------------------------------------------------------
 
     def _check_request(self, flags: int) -> None:
-        """Refuse ``flags`` exactly as the builtin memoryview's getbuffer would."""
+        """Refuse ``flags`` exactly as the builtin memoryview's getbuffer would; items
+        holding object pointers are exported read-only (bytes never overwrite them)."""
+        if self._whole:
+            _refuse(flags, *_answer_flags(self._held()))  # (no local: a refusal's
+            return  # traceback must not hold the pin)
         c_contiguous, f_contiguous = self._contiguity()
-        _refuse(flags, self._readonly, c_contiguous, f_contiguous, self._layout.suboffsets)
+        readonly = self._readonly or self._holds_objects()
+        _refuse(flags, readonly, c_contiguous, f_contiguous, self._layout.suboffsets)
 
     def __buffer__(self, flags: int) -> memoryview:
         self._held()
@@ -848,6 +1017,12 @@ class MemoryView:
     def _drop_export(self, key: int) -> None:
         """One export released, or dropped unreleased (``managed``'s ledger calls it)."""
         self._exports -= 1
+
+
+def _answer_flags(pin: memoryview) -> tuple[bool, bool, bool, tuple[int, ...] | None]:
+    """What the builtin's getbuffer checks of ``pin``: read-only, C and Fortran
+    contiguity, suboffsets."""
+    return pin.readonly, pin.c_contiguous, pin.f_contiguous, pin.suboffsets or None
 
 
 def _refuse(

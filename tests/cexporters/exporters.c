@@ -13,13 +13,13 @@
 enum fault {
     F_NONE, F_OBJ_NULL, F_WRONG_LEN, F_WRITABLE_RO, F_FORTRAN_FOR_C,
     F_BAD_ITEMSIZE, F_SUBOFFSETS, F_FORMAT_UNREQUESTED, F_NDIM_BAD,
-    F_FAIL_OBJ_SET, F_OBJ_OTHER, F_LEAK_REF, F_COUNT
+    F_FAIL_OBJ_SET, F_OBJ_OTHER, F_LEAK_REF, F_FORGET_INCREF, F_COUNT
 };
 
 static const char *fault_names[F_COUNT] = {
     "", "obj_null", "wrong_len", "writable_ro", "fortran_for_c",
     "bad_itemsize", "suboffsets", "format_unrequested", "ndim_bad",
-    "fail_obj_set", "obj_other", "leak_ref",
+    "fail_obj_set", "obj_other", "leak_ref", "forget_incref",
 };
 
 typedef struct {
@@ -92,6 +92,8 @@ exporter_getbuffer(PyObject *op, Py_buffer *view, int flags)
         view->obj = Py_NewRef((PyObject *)Py_TYPE(op));
     else if (fault == F_LEAK_REF) /* the bug: one reference too many, never released */
         view->obj = Py_NewRef(Py_NewRef(op));
+    else if (fault == F_FORGET_INCREF) /* the bug: PyBuffer_Release will drop a reference */
+        view->obj = op;                /* that the exporter's owners hold */
     else
         view->obj = Py_NewRef(op);
     self->gets++;
