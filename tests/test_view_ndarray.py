@@ -49,6 +49,6 @@ def test_ndarray_re_exports_a_memoryview_as_it_re_exports_the_builtin(spec: Any)
     view = MemoryView(array)
     for flags in ALL_REQUESTS:
         assert _reexport(view, flags) == _reexport(builtin, flags), hex(flags)
-    assert not view._exports
+    assert not view._held_exports()
     builtin.release()
     view.release()

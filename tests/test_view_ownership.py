@@ -185,7 +185,7 @@ def test_failed_operations_leak_nothing(name: str) -> None:
     with pytest.raises((TypeError, ValueError, IndexError, BufferError, NotImplementedError)):
         FAILURES[name](view)
     gc.collect()
-    assert not view._exports
+    assert not view._held_exports()
     view.release()
     gc.collect()
     assert (exporter.gets, exporter.releases) == (1, 1)
@@ -293,7 +293,7 @@ def test_any_sequence_of_derivations_and_releases_releases_once(steps: list[str]
             break
         if step == "export":
             exports.append(memoryview(alive[-1]))
-        elif step in ("release", "drop") and not alive[-1]._exports:
+        elif step in ("release", "drop") and not alive[-1]._held_exports():
             gone = alive.pop()
             if step == "release":
                 gone.release()

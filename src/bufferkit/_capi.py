@@ -63,6 +63,8 @@ __all__ = [
     "keep_forever",
     "master_info",
     "memmove",
+    "VIEWS_COUNTED",
+    "managed_buffer_of",
     "memoryview_address",
     "memoryview_from_memory",
     "memoryview_over",
@@ -77,6 +79,7 @@ __all__ = [
     "string_at",
     "to_contiguous",
     "unwrap_exporter",
+    "views_on",
     "write_bytes",
 ]
 
@@ -391,6 +394,7 @@ _MV_FLAGS_OFFSET = _VAR_HEAD + _MemoryViewFields.flags.offset
 _MV_MBUF_OFFSET = _VAR_HEAD + _MemoryViewFields.mbuf.offset
 _MV_BUF_OFFSET = _VAR_HEAD + _MemoryViewFields.view.offset + Py_buffer.buf.offset
 _MASTER_OBJ_OFFSET = _HEAD + _ManagedBufferFields.master.offset + Py_buffer.obj.offset
+_MBUF_EXPORTS_OFFSET = _HEAD + _ManagedBufferFields.exports.offset
 _MV_RELEASED, _MV_C, _MV_FORTRAN, _MV_SCALAR, _MV_PIL = 0x1, 0x2, 0x4, 0x8, 0x10
 _MV_LAYOUT_BITS = _MV_C | _MV_FORTRAN | _MV_PIL
 
@@ -501,6 +505,12 @@ def _probe_managed_buffer_layout() -> bool:
     fields = _mbuf_fields(_mv_fields(first).mbuf)
     master = fields.master
     if (fields.flags, fields.exports, master.obj) != (0, 2, id(data)):
+        return False
+    address = managed_buffer_of(first)
+    third = memoryview(second)  # a sibling registers on the same managed buffer
+    counted = (managed_buffer_of(third), views_on(address))
+    del third
+    if counted != (address, 3) or views_on(address) != 2:
         return False
     if (master.buf, master.len, master.readonly) != (ctypes.addressof(window), len(data), 0):
         return False
@@ -652,6 +662,20 @@ def memoryview_over(
         address, itemsize, readonly, ctypes.addressof(text), shape, strides, suboffsets, length
     )
     return _owned(mv, (keepalive, text))
+
+
+def managed_buffer_of(mv: memoryview) -> int:
+    """The address of ``mv``'s managed buffer (memoryviews sharing one have the same).
+
+    Precondition: ``VIEWS_COUNTED`` (the layouts were verified).
+    """
+    return ctypes.c_void_p.from_address(id(mv) + _MV_MBUF_OFFSET).value or 0
+
+
+def views_on(address: int) -> int:
+    """How many memoryviews are registered on the managed buffer at ``address`` (one
+    from ``managed_buffer_of``; its ``exports`` field). Precondition: ``VIEWS_COUNTED``."""
+    return _ssize_t.from_address(address + _MBUF_EXPORTS_OFFSET).value
 
 
 def memoryview_address(mv: memoryview) -> int:
@@ -809,6 +833,8 @@ def _probe(check: Callable[[], bool]) -> bool:
 _MV_OK = _private_layouts_allowed() and _probe(_probe_memoryview_layout)
 _CAN_SET_FLAGS = _MV_OK and _probe(_probe_flags)
 _CAN_OWN = _MV_OK and _probe(_probe_managed_buffer_layout)
+VIEWS_COUNTED = _CAN_OWN
+"""True where ``managed_buffer_of`` and ``views_on`` read verified fields."""
 
 
 def describe() -> dict[str, Any]:

@@ -44,11 +44,14 @@ __all__ = [
     "ExporterError",
     "ManagedBuffer",
     "acquire",
+    "export_of",
     "exporter_of",
+    "exports_held",
     "held_request",
     "owner_of",
     "record_export",
     "request",
+    "settle",
     "settle_export",
     "sweep_exports",
 ]
@@ -131,6 +134,7 @@ class _Ledger:
         self.settled_by_collector: set[int] = set()
         self.shielding = shielding
         self.shielded: dict[int, memoryview] = {}
+        self.told: dict[int, weakref.ref[memoryview]] = {}
         self.watches: dict[int, weakref.ref[memoryview]] = {}
         self.refcount = sys.getrefcount
         self.finalizing = sys.is_finalizing
@@ -202,6 +206,14 @@ class _Ledger:
         if self.shielding and self.shielded.get(id(view)) is view:
             del self.shielded[id(view)]
 
+    def remember_told(self, view: memoryview) -> None:
+        """``view`` was settled but stays alive (exported again): refuse it from now on."""
+        key = id(view)
+        self.told[key] = self.weakref(view, self.partial(self.forget_told, key))
+
+    def forget_told(self, key: int, _: object) -> None:
+        self.told.pop(key, None)
+
     def shield_until(self, view: memoryview, holder: memoryview) -> None:
         key = id(view)
         self.shielded[key] = view
@@ -242,6 +254,79 @@ def record_export(view: memoryview, exporter: Any) -> None:
     """Remember that ``exporter`` returned ``view``: ``exporter._drop_export(id(view))``
     is called once, by ``settle_export`` or when ``view`` dies unsettled."""
     _LEDGER.record(view, exporter)
+
+
+# --- exports from a template memoryview ------------------------------------------------
+#
+# ``MemoryView`` exports siblings of one template memoryview per view, whose managed
+# buffer is the view's own (never shared with another view). Where ``_capi`` verified
+# the managed buffer's layout, that buffer counts the exports itself (every live
+# sibling is registered on it), so an export costs no bookkeeping: a sibling dropped
+# unreleased unregisters as it dies, and ``__release_buffer__`` checks that the
+# memoryview shares the template's managed buffer, then releases it. Elsewhere the
+# ledger above counts them on the exporter (``_exports`` and ``_drop_export``).
+
+
+def export_of(template: memoryview, exporter: Any) -> memoryview:
+    """A new export of ``template``'s answer, for ``exporter.__buffer__``."""
+    view = memoryview(template)
+    if _capi.VIEWS_COUNTED:
+        _LEDGER.shield(view)
+    else:
+        exporter._exports += 1
+        _LEDGER.record(view, exporter)
+    return view
+
+
+def exports_held(template: memoryview | None, exporter: Any) -> int:
+    """How many exports of ``template`` (made by ``export_of``) are still held."""
+    if not _capi.VIEWS_COUNTED:
+        sweep_exports()
+        count: int = exporter._exports
+        return count
+    if template is None:
+        return 0
+    address = _capi.managed_buffer_of(template)
+    held = _capi.views_on(address) - 1
+    if held and _LEDGER.shielding:
+        sweep_exports()  # (3.12.0-3.12.6: a dropped direct export may still be shielded)
+        held = _capi.views_on(address) - 1
+    return held
+
+
+def settle(view: object, template: memoryview | None, exporter: Any) -> None:
+    """``exporter.__release_buffer__(view)`` for an export of ``template``: ``TypeError``
+    for a non-memoryview, ``ValueError`` for one it did not export or has been told of."""
+    if not _capi.VIEWS_COUNTED:
+        _LEDGER.settle(view, exporter)
+        return
+    if not isinstance(view, memoryview):
+        raise TypeError("expected a memoryview object")
+    told = _LEDGER.told.get(id(view))
+    ours = (
+        template is not None
+        and view is not template
+        and _capi.managed_buffer_of(view) == _capi.managed_buffer_of(template)
+        and not _released(view)
+        and (told is None or told() is not view)
+    )
+    if not ours:
+        if template is None and (_LEDGER.collecting or _LEDGER.finalizing()):
+            return  # the collector cleared the exporter first (a dying cycle, or exit)
+        raise ValueError("memoryview's buffer is not this object")
+    _LEDGER.unshield(view)
+    try:
+        view.release()
+    except BufferError:  # a consumer holds a buffer of it directly: it stays, told of
+        _LEDGER.remember_told(view)
+
+
+def _released(view: memoryview) -> bool:
+    try:
+        view.readonly  # noqa: B018 (raises ValueError once released)
+    except ValueError:
+        return True
+    return False
 
 
 def sweep_exports() -> None:

@@ -60,12 +60,12 @@ from .flags import request as valid_flags
 from .formats import BUILTIN_TEXTS, Format
 from .layout import Layout, equivalent_shapes
 from .managed import (
+    export_of,
     exporter_of,
+    exports_held,
     held_request,
     owner_of,
-    record_export,
-    settle_export,
-    sweep_exports,
+    settle,
 )
 
 __all__ = ["MemoryView", "read_answer"]
@@ -393,9 +393,7 @@ class MemoryView:
         """
         if self._pin is None:
             return
-        if self._exports:
-            sweep_exports()  # (3.12.0-3.12.6: a dropped direct export may still be shielded)
-        count = self._exports
+        count = self._held_exports()
         if count:
             plural = "" if count == 1 else "s"
             raise BufferError(f"memoryview has {count} exported buffer{plural}")
@@ -460,13 +458,10 @@ class MemoryView:
         read-only where the items hold object pointers."""
         exact = self._exact
         if exact is None:
-            if self._whole:  # a sibling of the pin: the same answer, the same memory
-                exact = memoryview(self._held())
-            else:
-                readonly = self._readonly or self._holds_objects()
-                exact = engine.builtin_view(
-                    self._base, self._layout, self._text, readonly=readonly, keepalive=self._held()
-                )
+            readonly = self._readonly or self._holds_objects()
+            exact = engine.builtin_view(  # its own managed buffer: it counts the exports
+                self._base, self._layout, self._text, readonly=readonly, keepalive=self._held()
+            )
             self._exact = exact
             self._keep_helper(exact)
         return exact
@@ -1006,13 +1001,14 @@ class MemoryView:
     def __buffer__(self, flags: int) -> memoryview:
         self._held()
         self._check_request(flags)
-        exported = memoryview(self._exact_view())
-        self._exports += 1
-        record_export(exported, self)
-        return exported
+        return export_of(self._exact_view(), self)
 
     def __release_buffer__(self, view: memoryview) -> None:
-        settle_export(view, self)
+        settle(view, self._exact, self)
+
+    def _held_exports(self) -> int:
+        """How many buffers exported from this view are still held."""
+        return exports_held(self._exact, self)
 
     def _drop_export(self, key: int) -> None:
         """One export released, or dropped unreleased (``managed``'s ledger calls it)."""
