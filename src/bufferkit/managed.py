@@ -40,6 +40,7 @@ from .flags import BufferFlags, describe
 from .flags import request as valid_flags
 
 __all__ = [
+    "SHIELDING",
     "BufferInfo",
     "ExporterError",
     "ManagedBuffer",
@@ -246,7 +247,9 @@ class _Ledger:
 # it. The cost: a cycle that runs through a shielded memoryview back to its own
 # objects waits for that (a leak only if it never comes); never a crash.
 
-_LEDGER = _Ledger(shielding=sys.version_info < (3, 12, 7))
+SHIELDING = sys.version_info < (3, 12, 7)
+"""True where memoryviews bufferkit exports or holds are shielded (gh-77894)."""
+_LEDGER = _Ledger(shielding=SHIELDING)
 gc.callbacks.append(_LEDGER.watch_collections)
 
 
@@ -296,32 +299,43 @@ def exports_held(template: memoryview | None, exporter: Any) -> int:
 
 def settle(view: object, template: memoryview | None, exporter: Any) -> None:
     """``exporter.__release_buffer__(view)`` for an export of ``template``: ``TypeError``
-    for a non-memoryview, ``ValueError`` for one it did not export or has been told of."""
+    for a non-memoryview, ``ValueError`` for one it did not export or has been told of.
+
+    An export shares the template's managed buffer (CPython registers it there).
+    """
     if not _capi.VIEWS_COUNTED:
         _LEDGER.settle(view, exporter)
         return
-    if not isinstance(view, memoryview):
+    if type(view) is not memoryview:
         raise TypeError("expected a memoryview object")
-    told = _LEDGER.told.get(id(view))
-    ours = (
-        template is not None
-        and view is not template
-        and _capi.managed_buffer_of(view) == _capi.managed_buffer_of(template)
-        and not _released(view)
-        and (told is None or told() is not view)
-    )
+    try:
+        view.readonly  # noqa: B018 (ValueError once released)
+        ours = (
+            template is not None
+            and view is not template
+            and _capi.managed_buffer_of(view) == _capi.managed_buffer_of(template)
+        )
+    except ValueError:
+        ours = False
+    if ours and _LEDGER.told:
+        told = _LEDGER.told.get(id(view))
+        ours = told is None or told() is not view
     if not ours:
-        if template is None and (_LEDGER.collecting or _LEDGER.finalizing()):
-            return  # the collector cleared the exporter first (a dying cycle, or exit)
+        if (_LEDGER.collecting or _LEDGER.finalizing()) and (
+            template is None or _is_released(view)
+        ):
+            return  # the collector cleared the exporter or the export first (a dying
+            # cycle, or exit); its managed buffer has released or will release it
         raise ValueError("memoryview's buffer is not this object")
-    _LEDGER.unshield(view)
+    if _LEDGER.shielding:
+        _LEDGER.unshield(view)
     try:
         view.release()
     except BufferError:  # a consumer holds a buffer of it directly: it stays, told of
         _LEDGER.remember_told(view)
 
 
-def _released(view: memoryview) -> bool:
+def _is_released(view: memoryview) -> bool:
     try:
         view.readonly  # noqa: B018 (raises ValueError once released)
     except ValueError:

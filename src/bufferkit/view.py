@@ -52,13 +52,16 @@ from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from itertools import chain
 from types import TracebackType
-from typing import Any, cast
+from typing import Any
 
 from . import _capi, engine
 from .flags import BufferFlags, refusal
 from .flags import request as valid_flags
 from .formats import BUILTIN_TEXTS, Format
 from .layout import Layout, equivalent_shapes
+from .managed import (
+    SHIELDING as _SHIELDING,
+)
 from .managed import (
     export_of,
     exporter_of,
@@ -87,10 +90,12 @@ _ND = int(BufferFlags.ND)
 _FULL_RO = int(BufferFlags.FULL_RO)
 _DEFAULT_REQUEST = BufferFlags.FULL_RO
 _INTERPRETED = frozenset({"_base", "_layout", "_ndim", "_format", "_text", "_readonly"})
+_HELPERS = frozenset({"_reader", "_slicings"})
 _get_attribute = object.__getattribute__
 _BYTE_STRINGS = frozenset({bytes, bytearray})
+_INT = frozenset({int})
 _NO_ITEMS = ()  # subscripting it with a slice runs the builtin's checks of the slice
-_MAX_SLICINGS = 16  # slicing keys a view remembers
+_MAX_SLICINGS = 64  # slicing keys (and casts) a view remembers; the oldest goes first
 _ITER_CHUNK = 256  # items an iterator unpacks at a time (formats the builtin cannot read)
 
 
@@ -270,24 +275,38 @@ class MemoryView:
                 object._readonly,
             )
             return view
-        pin = held_request(object, flags)
-        view._request = flags
-        view._whole = (
-            flags == _FULL_RO
-            and type(object) is not memoryview  # (its adapter's pin shows its exporter)
-            and (pin.itemsize == 1 or pin.format != "B")  # (a NULL format: opaque items)
-            and "O" not in pin.format  # (object items are exported read-only)
-        )
-        view._reader = view._slicings = None
+        if flags == _FULL_RO and type(object) is not memoryview and not _SHIELDING:
+            pin = memoryview(object)  # type: ignore[arg-type]  # (held_request, inlined)
+        else:
+            pin = held_request(object, flags)
+        view._request = flags  # (_whole, _reader and _slicings are set on first use)
         view._pin = pin
         return view
 
     def __getattr__(self, name: str) -> Any:
-        """The layout fields of a view made from an exporter, read on first use."""
-        if name not in _INTERPRETED:
+        """The fields of a view made from an exporter, set on first use."""
+        if name in _INTERPRETED:
+            self._interpret()
+        elif name == "_whole":
+            self._whole = self._is_whole()
+        elif name in _HELPERS:
+            self._reader = self._slicings = None
+        else:
             raise AttributeError(f"'MemoryView' object has no attribute {name!r}")
-        self._interpret()
         return _get_attribute(self, name)
+
+    def _is_whole(self) -> bool:
+        """True if this view (made from an exporter) is its pin's own answer: requested
+        FULL_RO, not through an adapter (a builtin memoryview exporter), not a NULL
+        format (opaque items), and no object pointers (exported read-only)."""
+        pin = self._held()
+        text = pin.format
+        return (
+            self._request == _FULL_RO
+            and (pin.itemsize == 1 or text != "B")
+            and "O" not in text
+            and type(exporter_of(pin)) is not memoryview
+        )
 
     def _interpret(self) -> None:
         """Set the layout fields from the answer the pin holds (``read_answer``)."""
@@ -397,9 +416,11 @@ class MemoryView:
         if count:
             plural = "" if count == 1 else "s"
             raise BufferError(f"memoryview has {count} exported buffer{plural}")
+        self._pin = None  # the last holder to let go releases the exporter's buffer; set
+        # before the helpers are read: a helper stored after this read sees it (and is
+        # undone by _keep_helper), one stored before is released here
         helpers = (self._reader, self._exact)
         self._reader = self._exact = self._slicings = None
-        self._pin = None  # the last holder to let go releases the exporter's buffer
         for helper in helpers:
             if helper is not None:
                 helper.release()
@@ -599,7 +620,9 @@ class MemoryView:
     # --- length, iteration, lookup -----------------------------------------------------
 
     def __len__(self) -> int:
-        pin = self._held()
+        pin = self._pin
+        if pin is None:
+            raise ValueError(_RELEASED)
         if self._whole:
             return len(pin)
         if not self._ndim:
@@ -681,22 +704,22 @@ class MemoryView:
                 return reader[key]
         elif kind is tuple or kind is slice:
             if kind is tuple:
-                reader = self._reader
+                reader = self._reader  # (it owns the pin: it holds the memory it reads)
                 if reader is not None and len(key) == self._ndim and key and type(key[0]) is int:
-                    pin = self._pin  # held across the read (an __index__ may release)
                     try:
                         return reader[key]
                     except (TypeError, NotImplementedError):
                         pass  # a slice among the ints: a sub-view
-                    finally:
-                        del pin
             slicings = self._slicings
             if slicings is not None:
                 try:
                     known = slicings.get(key)
                     if known is not None:  # equal to a remembered key: made of indexes?
-                        for part in key if kind is tuple else (key,):
-                            _NO_ITEMS[part]  # (slice(1.0, 2) == slice(1, 2), but raises)
+                        if kind is slice:
+                            _NO_ITEMS[key]  # (slice(1.0, 2) == slice(1, 2), but raises)
+                        else:
+                            for part in key:
+                                _NO_ITEMS[part]
                 except Exception:
                     known = None  # the full path below raises the right error
                 pin = self._pin  # (after the parts' __eq__, which may have released it)
@@ -731,8 +754,10 @@ class MemoryView:
         elif kind is not tuple or not all(map(_is_plain_slice, key)):
             return
         slicings = self._slicings
-        if slicings is None or len(slicings) >= _MAX_SLICINGS:
+        if slicings is None:
             slicings = self._slicings = {}
+        elif len(slicings) >= _MAX_SLICINGS:
+            del slicings[next(iter(slicings))]
         slicings[key] = layout
 
     def _follow(self, hops: tuple[int, ...]) -> int:
@@ -852,6 +877,13 @@ class MemoryView:
 
     def tobytes(self, order: str | None = "C") -> bytes:
         """The bytes of the items in ``'C'``, ``'F'`` or ``'A'`` order."""
+        pin = self._pin
+        if pin is not None and self._whole and (order is None or type(order) is str):
+            try:
+                return pin.tobytes(order)  # type: ignore[arg-type]  # (the builtin checks it)
+            finally:
+                del pin  # (a traceback must not hold it)
+        del pin
         self._held()
         if order is not None and not isinstance(order, str):
             raise TypeError(
@@ -860,8 +892,6 @@ class MemoryView:
         chosen = "C" if order is None else str.__str__(order)
         pin = self._held()
         try:
-            if self._whole:
-                return pin.tobytes(cast(Any, chosen))
             return engine.gather(self._base, self._layout, chosen)
         finally:
             del pin
@@ -913,10 +943,9 @@ class MemoryView:
 
     def __hash__(self) -> int:
         """The builtin's hash: read-only ``B``/``b``/``c`` views of hashable exporters."""
+        if self._hash is None and self._pin is not None and self._whole:
+            self._hash = hash(self._pin)  # the builtin's rules and answer
         if self._hash is None:
-            if self._whole:  # the builtin's rules and answer, cached by the pin too
-                self._hash = hash(self._held())
-                return self._hash
             self._held()
             if not self._readonly:
                 raise ValueError("cannot hash writable memoryview object")
@@ -936,6 +965,27 @@ class MemoryView:
         As the builtin's: ``shape`` must be a list or a tuple when given. A cast to
         a format holding object pointers is refused; a cast away from one is read-only.
         """
+        casts = self._casts
+        if casts is not None and type(format) is str:  # a remembered cast: no user code
+            if shape is _NO_SHAPE:
+                known = casts.get((format, None))
+            elif type(shape) is tuple and set(map(type, shape)) <= _INT:
+                known = casts.get((format, shape))
+            else:
+                known = None
+            pin = self._pin
+            if known is not None and pin is not None:
+                view = _new_object(MemoryView)
+                view._base = self._base
+                view._layout = layout = known[0]
+                view._ndim = len(layout.shape)
+                view._format = known[1]
+                view._text = format
+                view._readonly = known[2]
+                view._reader = view._slicings = None
+                view._whole = False
+                view._pin = pin
+                return view
         self._held()
         text = _exact_str(format, "cast() argument 'format'")
         dims: tuple[int, ...] | None = None
@@ -947,8 +997,10 @@ class MemoryView:
         known = casts.get((text, dims)) if casts is not None else None
         if known is None:
             known = self._cast_layout(text, dims)
-            if casts is None or len(casts) >= _MAX_SLICINGS:
+            if casts is None:
                 casts = self._casts = {}
+            elif len(casts) >= _MAX_SLICINGS:
+                del casts[next(iter(casts))]
             casts[text, dims] = known
         layout, fmt, readonly = known
         return self._derive(self._held(), layout, fmt=fmt, text=text, readonly=readonly)
@@ -999,9 +1051,12 @@ class MemoryView:
         _refuse(flags, readonly, c_contiguous, f_contiguous, self._layout.suboffsets)
 
     def __buffer__(self, flags: int) -> memoryview:
-        self._held()
-        self._check_request(flags)
-        return export_of(self._exact_view(), self)
+        exact = self._exact
+        if exact is None or self._pin is None:
+            exact = self._exact_view()  # (ValueError once released)
+        if flags != _FULL_RO:  # (a FULL_RO request is never refused)
+            self._check_request(flags)  # the builtin's refusals, for a direct call too
+        return export_of(exact, self)
 
     def __release_buffer__(self, view: memoryview) -> None:
         settle(view, self._exact, self)
@@ -1025,15 +1080,15 @@ def _refuse(
     flags: int, readonly: bool, c_contiguous: bool, f_contiguous: bool, suboffsets: Any
 ) -> None:
     """Raise the builtin memoryview's ``BufferError`` for a request it would refuse."""
-    rule = refusal(
-        flags,
-        readonly=readonly,
-        c_contiguous=c_contiguous,
-        f_contiguous=f_contiguous,
-        indirect=suboffsets is not None,
-    )
+    rule = _rule(flags, readonly, c_contiguous, f_contiguous, suboffsets is not None)
     if rule is not None:
         raise BufferError(_REFUSALS[rule])
+
+
+@lru_cache(maxsize=512)
+def _rule(flags: int, readonly: bool, c: bool, f: bool, indirect: bool) -> str | None:
+    """``flags.refusal`` remembered (a few requests meet a few kinds of layout)."""
+    return refusal(flags, readonly=readonly, c_contiguous=c, f_contiguous=f, indirect=indirect)
 
 
 def _is_plain_slice(part: object) -> bool:
