@@ -189,6 +189,7 @@ def test_a_refused_item_is_named(spec: Spec, data: st.DataObject) -> None:
     except PACK_ERRORS as error:
         named = f"item {index} " if len(items) > 1 else repr(items[index])
         assert named in str(error)
+        assert str(error).count(f"format {spec.format!r}") == 1  # named once, not per level
 
 
 @pytest.mark.parametrize("text", ["D", "F", "<D", ">F", "Zd", ">Zf"])
