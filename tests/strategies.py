@@ -97,17 +97,19 @@ def struct_parts(fmt: str) -> list[tuple[int, str]]:
 # --- every PEP 3118 format bufferkit writes --------------------------------------------
 
 SCALAR_CODES = ("?", "e", "b", "B", "h", "H", "i", "I", "l", "L", "q", "Q", "f", "d", "c")
-POINTER_CODES = ("P", "z", "&i", "&T{B:a:}", "X{}", "X{ii}")
-OTHER_CODES = ("Zf", "Zd", "3s", "5t", "x", "3x", "g", "Zg")
-NUMPY_CODES = (*SCALAR_CODES, "Zf", "Zd", "3s", "x", "3x", "g", "Zg")
-"""The codes NumPy's PEP 3118 reader also takes (no pointers, no bits)."""
-NATIVE_ORDER_ONLY = ("g", "Zg")  # long double: written with '@' (Format refuses another order)
+POINTER_CODES = ("P", "z", "Z", "&i", "&<h", "&T{B:a:}", "X{}", "X{ii}")
+TEXT_CODES = ("w", "3w", "u", "2u", "3s", "1p", "4p")
+OTHER_CODES = ("Zf", "Zd", "5t", "x", "3x", "g", "Zg", "n", "N")
+NUMPY_CODES = (*SCALAR_CODES, "Zf", "Zd", "w", "3w", "3s", "x", "3x", "g", "Zg")
+"""The codes NumPy's PEP 3118 reader also takes in a record (no pointers, bits,
+UTF-16 text, Pascal strings or native-size integers)."""
+NATIVE_ONLY = ("g", "Zg", "n", "N")  # written with '@': Format refuses another order or size
 
 
 @st.composite
 def pep3118_formats(
     draw: st.DrawFn,
-    codes: tuple[str, ...] = SCALAR_CODES + POINTER_CODES + OTHER_CODES,
+    codes: tuple[str, ...] = SCALAR_CODES + POINTER_CODES + TEXT_CODES + OTHER_CODES,
     record: bool = False,
 ) -> str:
     """A format of one to three parts: codes in every byte order, sub-arrays, names and
@@ -129,8 +131,10 @@ def _parts(draw: st.DrawFn, codes: tuple[str, ...], depth: int) -> str:
             leaf = prefix + "T{" + draw(_parts(codes, depth + 1)) + "}"
         else:
             code = draw(st.sampled_from(codes))
-            leaf = ("@" if code in NATIVE_ORDER_ONLY else prefix) + code
-        named = not leaf.endswith("x") and draw(st.booleans())  # padding has no value
+            leaf = ("@" if code in NATIVE_ONLY else prefix) + code
+        # padding has no value; a bare 'Z' (wchar_t *) is read as 'Z' only before a name,
+        # a prefix, '}' or the end (else it starts 'Zf', 'Zd', 'Zg')
+        named = leaf.endswith("Z") or (not leaf.endswith("x") and draw(st.booleans()))
         text += shape + leaf + (f":f{index}:" if named else "")
     return text
 
@@ -147,11 +151,16 @@ def _leaf_values(code: str, size: int, count: int) -> st.SearchStrategy[Any]:
         return st.builds(complex, parts, parts)
     if code in ("c", "s"):
         return st.binary(min_size=count, max_size=count)
+    if code in ("u", "w"):  # every code unit used: the text reads back without NULs added
+        letters = st.characters(
+            exclude_categories=["Cs"], max_codepoint=0xFFFF if code == "u" else None
+        )
+        return st.text(letters, min_size=count, max_size=count)
     if code == "p":
         return st.binary(max_size=max(0, min(count - 1, 255)))
     if code == "t":
         return st.integers(0, 2**count - 1)
-    if code.isupper() or code in ("P", "z", "&", "X"):
+    if code.isupper() or code in ("z", "&"):  # unsigned, and pointers: P, z, Z, &, X
         return st.integers(0, 2 ** (8 * size) - 1)
     return st.integers(-(2 ** (8 * size - 1)), 2 ** (8 * size - 1) - 1)
 
