@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import operator
 import struct
 import sys
 import tracemalloc
@@ -23,7 +24,7 @@ from hypothesis import event, example, given
 from hypothesis import strategies as st
 
 from bufferkit import Format, MemoryView, NDArray, check_exporter, testbuffer
-from bufferkit.ndarray import ND_PIL, ND_WRITABLE
+from bufferkit.ndarray import ND_FORTRAN, ND_PIL, ND_WRITABLE
 
 from layouts import Spec, arrays_of, examples
 from oracles import outcome
@@ -244,6 +245,47 @@ def test_a_size_in_the_format_costs_nothing_before_items_of_that_size(
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+    assert peak < 1 << 20
+
+
+SIZES = st.sampled_from([0, 1, 2, 3, 2**31, 2**40, 2**62, 2**63 - 1, 2**63, 2**64])
+ABSURD = st.one_of(SIZES, SIZES.map(operator.neg))
+
+
+@examples(100)
+@given(FORMATS, st.data())
+def test_absurd_layouts_are_refused_as_testbuffer_refuses_them(
+    text: str, data: st.DataObject
+) -> None:
+    """Shapes, strides and offsets up to and beyond ``Py_ssize_t`` get the outcome
+    ``testbuffer.ndarray`` (C's rules, tests/test_ndarray_vs_c.py) gives the same
+    layout of a ``struct`` format of the same itemsize, at once and in little memory."""
+    fmt = Format(text)
+    items = data.draw(st.lists(format_items(fmt), min_size=1, max_size=3))
+    ndim = data.draw(st.integers(0, 3))
+    shape = data.draw(st.lists(ABSURD, min_size=ndim, max_size=ndim))
+    strides = data.draw(st.none() | st.lists(ABSURD, min_size=ndim, max_size=ndim))
+    offset = (
+        data.draw(st.sampled_from([0, fmt.itemsize]))
+        if data.draw(st.booleans())
+        else data.draw(ABSURD)
+    )
+    flags = data.draw(st.sampled_from([0, ND_WRITABLE, ND_FORTRAN]))
+    twin = [bytes(fmt.itemsize)] * len(items)
+
+    def made(cls: type[NDArray], values: list[Any], text: str) -> Any:
+        args = (values if ndim else values[0], shape, strides, offset, text, flags)
+        return outcome(lambda: cls(*args), describe=lambda array: array.shape)
+
+    tracemalloc.start()
+    try:
+        ours = made(NDArray, items, text)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    theirs = made(testbuffer.ndarray, twin, f"{fmt.itemsize}s")
+    event(f"{theirs[0].__name__ if isinstance(theirs[0], type) else theirs[0]}")
+    assert ours == theirs
     assert peak < 1 << 20
 
 
