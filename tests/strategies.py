@@ -97,7 +97,8 @@ def struct_parts(fmt: str) -> list[tuple[int, str]]:
 # --- every PEP 3118 format bufferkit writes --------------------------------------------
 
 SCALAR_CODES = ("?", "e", "b", "B", "h", "H", "i", "I", "l", "L", "q", "Q", "f", "d", "c")
-POINTER_CODES = ("P", "z", "Z", "&i", "&<h", "&T{B:a:}", "X{}", "X{ii}")
+POINTER_CODES = ("P", "z", "Z", "&i", "&<h", "&@O", "&T{@O:a:}", "X{}", "X{iO}")
+"""Pointers are addresses: an ``O`` they point to is no object pointer of the item."""
 TEXT_CODES = ("w", "3w", "u", "2u", "3s", "1p", "4p")
 OTHER_CODES = ("Zf", "Zd", "5t", "x", "3x", "g", "Zg", "n", "N")
 NUMPY_CODES = (*SCALAR_CODES, "Zf", "Zd", "w", "3w", "3s", "x", "3x", "g", "Zg")
@@ -135,7 +136,8 @@ def _parts(draw: st.DrawFn, codes: tuple[str, ...], depth: int) -> str:
         # padding has no value; a bare 'Z' (wchar_t *) is read as 'Z' only before a name,
         # a prefix, '}' or the end (else it starts 'Zf', 'Zd', 'Zg')
         named = leaf.endswith("Z") or (not leaf.endswith("x") and draw(st.booleans()))
-        text += shape + leaf + (f":f{index}:" if named else "")
+        letter = draw(st.sampled_from("fO"))  # 'O' in a name is no object either
+        text += shape + leaf + (f":{letter}{index}:" if named else "")
     return text
 
 

@@ -1274,8 +1274,8 @@ def _copy_buffer(target: _Base, source: BufferInfo) -> None:
     where the two may overlap (a row is read whole before it is written)."""
     if not _equivalent(target, source):
         raise ValueError("ndarray assignment: lvalue and rvalue have different structures")
-    if target.fmt is not None and "O" in target.fmt:  # never copy object pointers:
-        raise TypeError(  # no reference would be taken or dropped (C would copy them)
+    if _holds_objects(target.fmt):  # never copy object pointers: no reference
+        raise TypeError(  # would be taken or dropped (C would copy them)
             f"ndarray assignment: format {target.fmt!r} holds object pointers"
         )
     destination, origin = target.layout(), info_layout(source)
@@ -1289,6 +1289,17 @@ def _copy_buffer(target: _Base, source: BufferInfo) -> None:
         to_buf, to_row = select(target.buf, destination, index)
         from_buf, from_row = select(source_buf, origin, index)
         engine.copy(to_buf, to_row, from_buf, from_row)
+
+
+def _holds_objects(fmt: str | None) -> bool:
+    """True if items of ``fmt`` may hold object pointers: ``O`` codes where the text is
+    read (not an ``O`` in a name or a pointer's target), any ``O`` where it is not."""
+    if fmt is None:
+        return False
+    try:
+        return not Format(fmt).writable
+    except (ValueError, NotImplementedError):
+        return "O" in fmt
 
 
 def select(buf: int, layout: Layout, index: tuple[int, ...]) -> tuple[int, Layout]:
