@@ -10,6 +10,7 @@ passes ``check_exporter``. ``testbuffer.ndarray`` refuses what ``struct`` refuse
 
 from __future__ import annotations
 
+import array
 import dataclasses
 import math
 import operator
@@ -24,6 +25,7 @@ from hypothesis import event, example, given
 from hypothesis import strategies as st
 
 from bufferkit import Format, MemoryView, NDArray, check_exporter, testbuffer
+from bufferkit.formats import BUILTIN_TEXTS
 from bufferkit.ndarray import ND_FORTRAN, ND_PIL, ND_WRITABLE
 
 from layouts import Spec, arrays_of, examples
@@ -208,6 +210,60 @@ def test_a_refused_item_is_named(spec: Spec, data: st.DataObject) -> None:
         named = f"item {index} " if len(items) > 1 else repr(items[index])
         assert named in str(error)
         assert str(error).count(f"format {spec.format!r}") == 1  # named once, not per level
+
+
+def _array_stores(value: Any) -> None:
+    """What ``array`` does with one character item (``'w'`` from 3.13, ``'u'`` before)."""
+    array.array("w" if sys.version_info >= (3, 13) else "u", [value])  # type: ignore[arg-type]
+
+
+def _complex_stores(code: str, value: Any) -> None:
+    """What the builtin memoryview does with a complex item (3.15); before, the
+    rule it will have: ``TypeError`` for anything but a number."""
+    if code in BUILTIN_TEXTS:
+        slot: Any = memoryview(bytearray(16)).cast(code)  # type: ignore[call-overload]
+        slot[0] = value
+    elif not isinstance(value, (int, float, complex)):
+        raise TypeError(f"not a number: {value!r}")
+
+
+@pytest.mark.parametrize(
+    ("text", "first", "value", "oracle"),
+    [
+        ("w", "a", "xyz", _array_stores),
+        ("w", "a", "", _array_stores),
+        ("w", "a", b"x", _array_stores),
+        ("<w", "a", None, _array_stores),
+        ("3w", "abc", "abcd", None),
+        ("u", "a", "ab", _array_stores),
+        ("Zd", 1j, "1+2j", lambda value: _complex_stores("Zd", value)),
+        (">Zf", 1j, "1", lambda value: _complex_stores("Zf", value)),
+        ("Zg", 1j, "1j", lambda value: _complex_stores("Zd", value)),
+        ("g", 0.5, "1.5", lambda value: struct.pack("d", value)),  # as struct's 'd'
+        ("g", 0.5, 1j, lambda value: struct.pack("d", value)),
+    ],
+)
+def test_a_value_struct_or_array_refuses_is_refused_never_truncated(
+    text: str, first: Any, value: Any, oracle: Any
+) -> None:
+    """As ``array``, ``struct`` or the builtin memoryview refuse it (their exception
+    type, else ``TypeError``), at construction and on assignment, and nothing is
+    stored; a format ``struct`` reads (3.15's ``Zd``) by ``_testbuffer``'s rule,
+    ``ValueError`` for a value of a type it does not pack."""
+    expected: type[Exception] = TypeError
+    if oracle is not None:
+        with pytest.raises((TypeError, ValueError, struct.error)) as refused:
+            oracle(value)
+        expected = refused.type
+    by_testbuffer = ValueError if struct_reads(text) else expected
+    with pytest.raises(by_testbuffer):
+        NDArray([first, value], shape=[2], format=text)
+    stored = NDArray([first, first], shape=[2], format=text, flags=ND_WRITABLE)
+    with pytest.raises(by_testbuffer):
+        stored[1] = value
+    with pytest.raises((TypeError, ValueError)):  # MemoryView's: a struct.error is a ValueError
+        MemoryView(stored)[1] = value
+    assert stored.tolist() == [first, first]
 
 
 @pytest.mark.parametrize("text", ["D", "F", "<D", ">F", "Zd", ">Zf"])
