@@ -30,6 +30,21 @@ class Case:
     note: str = ""
 
 
+Row = tuple[str, float, float | None, float | None]
+"""A measured row: reference name, ours, the reference's (None: ``ours`` is absolute),
+limit (of the ratio, or of ``ours`` itself when absolute; None: reported only)."""
+
+
+@dataclass
+class Measured:
+    """A case that measures something other than time per call (bytes, milliseconds)."""
+
+    name: str
+    measure: Callable[[], list[Row]]
+    unit: str
+    note: str = ""
+
+
 def best_times(calls: list[Timed], repeats: int = 7) -> list[float]:
     """Seconds per call of each callable: the best of ``repeats`` auto-ranged loops.
 
@@ -52,11 +67,39 @@ def _format_seconds(seconds: float) -> str:
     return f"{seconds / 1e-9:7.1f} ns"
 
 
-def run(cases: Iterable[Case], out: Callable[[str], None] = print) -> bool:
-    """Time every case, print the table, return True if every target was met."""
+def _verdict(value: float, limit: float | None) -> tuple[str, bool]:
+    if limit is None:
+        return "", True
+    met = value <= limit
+    return f"<= {limit:<5} {'ok' if met else 'MISSED'}", met
+
+
+def _run_measured(case: Measured, out: Callable[[str], None]) -> bool:
+    all_met = True
+    for number, (ref_name, ours, theirs, limit) in enumerate(case.measure()):
+        label = case.name if number == 0 else ""
+        mine = f"{ours:7.1f} {case.unit}"
+        if theirs is None:
+            verdict, met = _verdict(ours, limit)
+            out(f"{label:<44} {mine:>11}  {ref_name:<26} {'':>7}  {verdict}")
+        else:
+            verdict, met = _verdict(ours / theirs, limit)
+            shown = f"{ref_name} {theirs:.1f} {case.unit}"
+            out(f"{label:<44} {mine:>11}  {shown:<26} {ours / theirs:7.2f}  {verdict}")
+        all_met &= met
+    if case.note:
+        out(f"    {case.note}")
+    return all_met
+
+
+def run(cases: Iterable[Case | Measured], out: Callable[[str], None] = print) -> bool:
+    """Measure every case, print the table, return True if every target was met."""
     all_met = True
     out(f"{'case':<44} {'bufferkit':>11}  {'reference':<26} {'ratio':>7}  target")
     for case in cases:
+        if isinstance(case, Measured):
+            all_met &= _run_measured(case, out)
+            continue
         try:
             ours, references = case.setup()
         except ImportError as missing:
@@ -66,12 +109,8 @@ def run(cases: Iterable[Case], out: Callable[[str], None] = print) -> bool:
         first = True
         for ref_name, theirs in zip(references, others, strict=True):
             ratio = mine / theirs
-            verdict = ""
-            limit = case.targets.get(ref_name)
-            if limit is not None:
-                met = ratio <= limit
-                all_met &= met
-                verdict = f"<= {limit:<5} {'ok' if met else 'MISSED'}"
+            verdict, met = _verdict(ratio, case.targets.get(ref_name))
+            all_met &= met
             label = case.name if first else ""
             timing = _format_seconds(mine) if first else ""
             shown = f"{ref_name} {_format_seconds(theirs).strip()}"
@@ -82,11 +121,11 @@ def run(cases: Iterable[Case], out: Callable[[str], None] = print) -> bool:
     return all_met
 
 
-def all_cases() -> list[Case]:
+def all_cases() -> list[Case | Measured]:
     """Every module ``cases_*.py`` beside this file contributes its ``CASES``."""
     import importlib
 
-    cases: list[Case] = []
+    cases: list[Case | Measured] = []
     for path in sorted(Path(__file__).resolve().parent.glob("cases_*.py")):
         module = importlib.import_module(path.stem)
         cases.extend(module.CASES)
@@ -99,4 +138,5 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    sys.modules["run"] = sys.modules[__name__]  # the case modules' ``from run import``
     sys.exit(main(sys.argv[1:]))

@@ -42,9 +42,14 @@ import ctypes
 import gc
 import os
 import sys
-import weakref
+from _weakref import ref as weakref_to  # weakref.ref (the weakref module costs 1.5 ms)
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, NamedTuple
+
+from ._record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "EMPTY_ADDRESS",
@@ -79,6 +84,7 @@ __all__ = [
     "string_at",
     "to_contiguous",
     "unwrap_exporter",
+    "share_managed_buffer",
     "views_on",
     "write_bytes",
 ]
@@ -159,9 +165,22 @@ _PyBUF_WRITE = 0x200
 _PyBUF_FULL_RO = 0x11C
 
 
-class RawInfo(NamedTuple):
+class RawInfo(Record):
     """The fields of one ``Py_buffer``, as Python values (``None`` for NULL)."""
 
+    __slots__ = (  # noqa: RUF023 (the fields, in order)
+        "obj",
+        "buf",
+        "len",
+        "itemsize",
+        "readonly",
+        "ndim",
+        "format",
+        "shape",
+        "strides",
+        "suboffsets",
+        "internal",
+    )
     obj: object
     buf: int | None
     len: int
@@ -173,6 +192,24 @@ class RawInfo(NamedTuple):
     strides: tuple[int, ...] | None
     suboffsets: tuple[int, ...] | None
     internal: int | None
+
+    def __init__(
+        self,
+        obj: object,
+        buf: int | None,
+        len: int,
+        itemsize: int,
+        readonly: int,
+        ndim: int,
+        format: str | None,
+        shape: tuple[int, ...] | None,
+        strides: tuple[int, ...] | None,
+        suboffsets: tuple[int, ...] | None,
+        internal: int | None,
+    ) -> None:
+        self._fill(
+            obj, buf, len, itemsize, readonly, ndim, format, shape, strides, suboffsets, internal
+        )
 
 
 def _read_array(address: int | None, count: int) -> tuple[int, ...] | None:
@@ -416,6 +453,9 @@ def _private_layouts_allowed() -> bool:
     return gil_enabled is None or bool(gil_enabled())
 
 
+_get_referents = gc.get_referents
+
+
 def _referent(obj: object, type_name: str) -> object | None:
     """The one object of type ``type_name`` that ``obj`` references, per the collector."""
     found = [r for r in gc.get_referents(obj) if type(r).__name__ == type_name]
@@ -500,6 +540,8 @@ def _probe_managed_buffer_layout() -> bool:
     mbuf = _referent(first, "managedbuffer")
     if mbuf is None or _referent(second, "managedbuffer") is not mbuf:
         return False
+    if gc.get_referents(first) != [mbuf] or not share_managed_buffer(first, second):
+        return False  # (share_managed_buffer relies on exactly this report)
     if type(mbuf).__basicsize__ != _HEAD + ctypes.sizeof(_ManagedBufferFields):
         return False
     fields = _mbuf_fields(_mv_fields(first).mbuf)
@@ -537,7 +579,7 @@ def _probe_owner_write() -> bool:
     managed buffer must drop it when its last view goes."""
     block = ctypes.create_string_buffer(8)
     token = _Token()
-    watch = weakref.ref(token)
+    watch = weakref_to(token)
     mv = _from_buffer(ctypes.addressof(block), 1, True, _STATIC["B"], (8,), None, None, 8)
     mbuf = _referent(mv, "managedbuffer")
     if mbuf is None or _mv_fields(mv).mbuf != id(mbuf):
@@ -670,6 +712,16 @@ def managed_buffer_of(mv: memoryview) -> int:
     Precondition: ``VIEWS_COUNTED`` (the layouts were verified).
     """
     return ctypes.c_void_p.from_address(id(mv) + _MV_MBUF_OFFSET).value or 0
+
+
+def share_managed_buffer(first: memoryview, second: memoryview) -> bool:
+    """True if two unreleased memoryviews share one managed buffer: the collector
+    reports exactly that buffer as each one's referent (verified by the probe).
+
+    Precondition: ``VIEWS_COUNTED``.
+    """
+    referents = _get_referents(first)
+    return len(referents) == 1 and referents == _get_referents(second)
 
 
 def views_on(address: int) -> int:

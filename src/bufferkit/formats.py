@@ -59,23 +59,24 @@ Invariants:
 
 from __future__ import annotations
 
-import array
-import copy
+import _thread
 import functools
 import marshal
 import math
 import operator
-import re
 import struct
 import sys
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from itertools import chain, repeat, starmap
-from typing import Any, Literal
 
 from . import _capi
+from ._record import Record
 from .flags import BufferFlags
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from array import array
+    from typing import Any, Literal
 
 __all__ = ["BUILTIN_TEXTS", "MAX_DEPTH", "NATIVE_ORDER", "OBJECT_SLOT", "Field", "Format"]
 
@@ -144,15 +145,18 @@ def _struct_reads_complex() -> bool:
 _NATIVE_SINGLE = frozenset(filter(_builtin_casts_to, [*"cbB?hHiIlLqQnNefdP", "Zf", "Zd"]))
 BUILTIN_TEXTS = _NATIVE_SINGLE | {"@" + code for code in _NATIVE_SINGLE}
 """The format texts this interpreter's memoryview reads values of."""
-# struct codes an array reads with the same item size (then swaps: the other byte order)
+# struct codes an array reads with the same item size (then swaps: the other byte order);
+# an array's items are the native C types, as struct's native codes
 _SWAPPED_ARRAYS = frozenset(
-    code for code in "hHiIqQfd" if array.array(code).itemsize == struct.calcsize("<" + code)
+    code for code in "hHiIqQfd" if struct.calcsize(code) == struct.calcsize("<" + code)
 )
 
 
-def _swapped(block: Any, code: str) -> array.array[Any]:
+def _swapped(block: Any, code: str) -> array[Any]:
     """The items of ``block`` (``code``, an array type code) with their bytes reversed."""
-    items = array.array(code)
+    from array import array  # (on first use: loading the extension costs 2 ms at import)
+
+    items = array(code)
     items.frombytes(block)
     items.byteswap()
     return items
@@ -164,8 +168,7 @@ _STRUCT_COMPLEX = _struct_reads_complex()
 # --- fields ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Field:
+class Field(Record):
     """One field of an item: its name, byte offset, code, sub-array shape and size.
 
     ``code`` is a struct code (``'i'``, ``'d'``, ``'s'``, ...), ``'Zf'``/``'Zd'``/
@@ -180,6 +183,18 @@ class Field:
     points to) or inside ``X{}``.
     """
 
+    __slots__ = (  # noqa: RUF023 (the fields, in order)
+        "name",
+        "offset",
+        "code",
+        "shape",
+        "count",
+        "size",
+        "byteorder",
+        "record",
+        "repeat",
+        "target",
+    )
     name: str | None
     offset: int
     code: str
@@ -187,9 +202,24 @@ class Field:
     count: int
     size: int
     byteorder: str
-    record: Format | None = None
-    repeat: int = 1
-    target: str | None = None
+    record: Format | None
+    repeat: int
+    target: str | None
+
+    def __init__(
+        self,
+        name: str | None,
+        offset: int,
+        code: str,
+        shape: tuple[int, ...],
+        count: int,
+        size: int,
+        byteorder: str,
+        record: Format | None = None,
+        repeat: int = 1,
+        target: str | None = None,
+    ) -> None:
+        self._fill(name, offset, code, shape, count, size, byteorder, record, repeat, target)
 
     @property
     def elements(self) -> int:
@@ -502,8 +532,7 @@ def _split(values: Sequence[Any], width: int, count: int) -> list[Any]:
 def _nest(values: Sequence[Any], shape: tuple[int, ...], count: int) -> list[Any]:
     """``count`` sub-arrays of ``shape`` (nested lists) from their elements in C order."""
     if 0 in shape:
-        template = _empty_nest(shape)
-        return list(map(copy.deepcopy, repeat(template, count)))
+        return [_empty_nest(shape) for _ in range(count)]
     nested = values if isinstance(values, list) else list(values)
     groups = count * math.prod(shape)
     for dim in reversed(shape):
@@ -551,14 +580,16 @@ def _objects_made(field: Field, element: _Element) -> int:
 # --- the parser ------------------------------------------------------------------
 
 
-@dataclass(slots=True)
 class _Parsed:
-    fields: list[Field]
-    itemsize: int
-    alignment: int
+    __slots__ = ("alignment", "fields", "itemsize")
+
+    def __init__(self, fields: list[Field], itemsize: int, alignment: int) -> None:
+        self.fields = fields
+        self.itemsize = itemsize
+        self.alignment = alignment
 
 
-_DIGITS = re.compile("[0-9]*")
+_DIGIT_CHARS = frozenset("0123456789")
 _AFTER_BARE_Z = frozenset(":}" + _PREFIXES)  # ctypes' wchar_t pointer 'Z' ends there
 
 
@@ -588,8 +619,11 @@ class _Parser:
         return value
 
     def digits(self) -> int | None:
-        start = self.pos
-        self.pos = _DIGITS.match(self.text, start).end()  # type: ignore[union-attr]
+        start = end = self.pos
+        text, length = self.text, len(self.text)
+        while end < length and text[end] in _DIGIT_CHARS:
+            end += 1
+        self.pos = end
         if self.pos == start:
             return None
         written = self.text[start : self.pos].lstrip("0") or "0"
@@ -1245,9 +1279,11 @@ def _little_endian_doubles(data: memoryview, code: str) -> memoryview:
     """The native-order floats of ``data`` as little-endian doubles (converted in C)."""
     if code == "d" and NATIVE_ORDER == "<":
         return data
-    floats = array.array(code)
+    from array import array
+
+    floats = array(code)
     floats.frombytes(data)
-    doubles = floats if code == "d" else array.array("d", floats)
+    doubles = floats if code == "d" else array("d", floats)
     if NATIVE_ORDER != "<":
         doubles.byteswap()
     return memoryview(doubles).cast("B")
@@ -1269,7 +1305,7 @@ def _complex_items(data: memoryview, count: int, code: str) -> list[complex]:
     return items
 
 
-_scratch = threading.local()
+_scratch = _thread._local()  # threading.local, without importing threading
 _SCRATCH_LIMIT = 1 << 24  # bytes of complex records a thread keeps between calls
 
 

@@ -36,10 +36,14 @@ Invariants:
 from __future__ import annotations
 
 import operator
+from collections import namedtuple
 from collections.abc import Sequence
-from typing import Any, NamedTuple
 
 from ._capi import MAX_NDIM, POINTER_SIZE
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
 
 __all__ = ["Layout", "Selection", "c_strides", "equivalent_shapes", "f_strides"]
 
@@ -168,7 +172,17 @@ def _new_layout(
     return self  # type: ignore[return-value]
 
 
-class Selection(NamedTuple):
+if TYPE_CHECKING:
+
+    class _SelectionFields(NamedTuple):
+        layout: Layout
+        hops: tuple[int, ...]
+        element: bool
+else:
+    _SelectionFields = namedtuple("_SelectionFields", "layout hops element")
+
+
+class Selection(_SelectionFields):
     """The result of ``Layout.resolve``.
 
     Start at the view's base address ``a``; for each ``h`` in ``hops`` do
@@ -177,9 +191,7 @@ class Selection(NamedTuple):
     0-d and its offset locates the element.
     """
 
-    layout: Layout
-    hops: tuple[int, ...]
-    element: bool
+    __slots__ = ()
 
 
 _new_tuple = tuple.__new__
@@ -462,7 +474,8 @@ class Layout(_LayoutSlots):
         layout = _new_object(_Unfrozen)
         layout.itemsize = self.itemsize
         layout.shape = tuple(new_shape)
-        layout.strides = tuple(new_strides)
+        sliced_strides = tuple(new_strides)
+        layout.strides = strides if sliced_strides == strides else sliced_strides  # (shared)
         layout.suboffsets = None
         layout.offset = offset
         layout.__class__ = Layout  # type: ignore[assignment]

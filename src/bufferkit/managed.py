@@ -28,18 +28,20 @@ from __future__ import annotations
 import functools
 import gc
 import sys
-import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from _weakref import ref as weakref_to  # weakref.ref (the weakref module costs 1.5 ms)
 from types import TracebackType
-from typing import Any
 
 from . import _capi
 from .flags import BufferFlags, describe
 from .flags import request as valid_flags
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import weakref
+    from typing import Any
+
 __all__ = [
+    "PLAIN_EXPORTS",
     "SHIELDING",
     "BufferInfo",
     "ExporterError",
@@ -54,6 +56,7 @@ __all__ = [
     "request",
     "settle",
     "settle_export",
+    "shield_held",
     "sweep_exports",
 ]
 
@@ -94,7 +97,7 @@ def held_request(obj: object, flags: int) -> memoryview:
     exporter = _Reexport(obj) if type(obj) is memoryview else obj
     view: memoryview = memoryview(exporter) if flags == _FULL_RO else _from_flags(exporter, flags)  # type: ignore[arg-type]
     if _LEDGER.shielding:
-        _shield_behind(view)
+        shield_held(view)
     return view
 
 
@@ -140,7 +143,7 @@ class _Ledger:
         self.refcount = sys.getrefcount
         self.finalizing = sys.is_finalizing
         self.partial = functools.partial
-        self.weakref = weakref.ref
+        self.weakref = weakref_to
 
     # exports
 
@@ -250,6 +253,9 @@ class _Ledger:
 SHIELDING = sys.version_info < (3, 12, 7)
 """True where memoryviews bufferkit exports or holds are shielded (gh-77894)."""
 _LEDGER = _Ledger(shielding=SHIELDING)
+_VIEWS_COUNTED = _capi.VIEWS_COUNTED  # (fixed at import, as the probes that decide it)
+PLAIN_EXPORTS = _VIEWS_COUNTED and not SHIELDING
+"""True where ``export_of(template, exporter)`` is just ``memoryview(template)``."""
 gc.callbacks.append(_LEDGER.watch_collections)
 
 
@@ -273,8 +279,9 @@ def record_export(view: memoryview, exporter: Any) -> None:
 def export_of(template: memoryview, exporter: Any) -> memoryview:
     """A new export of ``template``'s answer, for ``exporter.__buffer__``."""
     view = memoryview(template)
-    if _capi.VIEWS_COUNTED:
-        _LEDGER.shield(view)
+    if _VIEWS_COUNTED:
+        if SHIELDING:
+            _LEDGER.shield(view)
     else:
         exporter._exports += 1
         _LEDGER.record(view, exporter)
@@ -283,7 +290,7 @@ def export_of(template: memoryview, exporter: Any) -> memoryview:
 
 def exports_held(template: memoryview | None, exporter: Any) -> int:
     """How many exports of ``template`` (made by ``export_of``) are still held."""
-    if not _capi.VIEWS_COUNTED:
+    if not _VIEWS_COUNTED:
         sweep_exports()
         count: int = exporter._exports
         return count
@@ -303,7 +310,7 @@ def settle(view: object, template: memoryview | None, exporter: Any) -> None:
 
     An export shares the template's managed buffer (CPython registers it there).
     """
-    if not _capi.VIEWS_COUNTED:
+    if not _VIEWS_COUNTED:
         _LEDGER.settle(view, exporter)
         return
     if type(view) is not memoryview:
@@ -313,7 +320,7 @@ def settle(view: object, template: memoryview | None, exporter: Any) -> None:
         ours = (
             template is not None
             and view is not template
-            and _capi.managed_buffer_of(view) == _capi.managed_buffer_of(template)
+            and _capi.share_managed_buffer(view, template)
         )
     except ValueError:
         ours = False
@@ -327,7 +334,7 @@ def settle(view: object, template: memoryview | None, exporter: Any) -> None:
             return  # the collector cleared the exporter or the export first (a dying
             # cycle, or exit); its managed buffer has released or will release it
         raise ValueError("memoryview's buffer is not this object")
-    if _LEDGER.shielding:
+    if SHIELDING:
         _LEDGER.unshield(view)
     try:
         view.release()
@@ -358,7 +365,7 @@ def settle_export(view: object, exporter: Any) -> None:
     _LEDGER.settle(view, exporter)
 
 
-def _shield_behind(view: memoryview) -> None:
+def shield_held(view: memoryview) -> None:
     """Shield the memoryview a PEP 688 exporter returned for the request ``view``
     holds, until ``view`` dies (its managed buffer has then released that export)."""
     if type(view.obj).__name__ != "_buffer_wrapper":
@@ -379,25 +386,15 @@ class ExporterError(BufferError):
         self.original = original
 
 
-@dataclass(frozen=True, slots=True)
-class BufferInfo:
+class BufferInfo(_capi.RawInfo):
     """An immutable snapshot of one ``Py_buffer`` (``None`` where the field was NULL).
 
     ``obj`` is the real exporter: for a class exporting through ``__buffer__``
     it is that object, not CPython's internal ``_buffer_wrapper``.
     """
 
-    obj: object
-    buf: int | None
-    len: int
-    itemsize: int
-    readonly: bool
-    ndim: int
-    format: str | None
-    shape: tuple[int, ...] | None
-    strides: tuple[int, ...] | None
-    suboffsets: tuple[int, ...] | None
-    internal: int | None
+    __slots__ = ()
+    readonly: bool  # (a bool here; the raw field is the C int)
 
     @classmethod
     def from_raw(cls, raw: _capi.RawInfo) -> BufferInfo:
@@ -512,27 +509,51 @@ class ManagedBuffer:
         return f"<ManagedBuffer of {what} {state}>"
 
 
-@contextmanager
-def acquire(obj: object, flags: int) -> Iterator[BufferInfo]:
-    """The ``BufferInfo`` of one raw request for ``flags``, released on exit.
+def acquire(obj: object, flags: int) -> _Acquisition:
+    """A context manager whose ``with`` gives the ``BufferInfo`` of one raw request
+    of ``obj`` for ``flags``, and releases it on exit.
 
     The fields are exactly as the exporter filled them (NULL stays ``None``).
     """
-    flags = valid_flags(flags)
-    try:
-        raw = _capi.RawBuffer(obj, flags)
-    except BufferError:
-        raise
-    except Exception as error:
-        if not hasattr(type(obj), "__buffer__"):
+    return _Acquisition(obj, valid_flags(flags))
+
+
+class _Acquisition:
+    """One raw request, made on entering and released on exit (once each)."""
+
+    __slots__ = ("_flags", "_obj", "_raw")
+
+    def __init__(self, obj: object, flags: int) -> None:
+        self._obj = obj
+        self._flags = flags
+        self._raw: _capi.RawBuffer | None = None
+
+    def __enter__(self) -> BufferInfo:
+        if self._raw is not None:
+            raise RuntimeError("this acquire() is already entered")
+        obj, flags = self._obj, self._flags
+        try:
+            raw = _capi.RawBuffer(obj, flags)
+        except BufferError:
             raise
-        raise _exporter_error(obj, flags, error) from error
-    try:
-        info = BufferInfo.from_raw(raw.read())
-    except BaseException:
-        raw.release()
-        raise
-    try:
-        yield info
-    finally:
-        raw.release()
+        except Exception as error:
+            if not hasattr(type(obj), "__buffer__"):
+                raise
+            raise _exporter_error(obj, flags, error) from error
+        try:
+            info = BufferInfo.from_raw(raw.read())
+        except BaseException:
+            raw.release()
+            raise
+        self._raw = raw
+        return info
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        raw, self._raw = self._raw, None
+        if raw is not None:
+            raw.release()

@@ -50,15 +50,12 @@ Invariants:
 from __future__ import annotations
 
 import collections.abc
-import dataclasses
 import itertools
 import operator
 import struct
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, ClassVar, Final, SupportsIndex, cast
 
 from . import _capi, engine
 from .flags import (
@@ -71,6 +68,10 @@ from .flags import (
 from .formats import Format
 from .layout import Layout, c_strides, equivalent_shapes, f_strides
 from .managed import BufferInfo, record_export, request, settle_export
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, ClassVar, Final
 
 __all__ = [
     "ND_FORTRAN",
@@ -131,9 +132,9 @@ _IMMUTABLE: Final = "structure of re-exporting object is immutable"
 # --- C argument conversions -------------------------------------------------------
 
 
-def _index(value: object) -> int:
+def _index(value: Any) -> int:
     """``operator.index``: the ``TypeError`` for a non-integer comes from it."""
-    return operator.index(cast(SupportsIndex, value))
+    return operator.index(value)
 
 
 def c_int(value: object) -> int:
@@ -194,7 +195,8 @@ def _ssize_elements(values: Sequence[Any], name: str) -> tuple[int, ...]:
 def _builtin_slice_index_message() -> str:
     """What this interpreter's ``PySlice_Unpack`` says of a bad index (3.15 drops "or None")."""
     try:
-        memoryview(b"")[: cast(Any, 0.5)]
+        half: Any = 0.5
+        memoryview(b"")[:half]
     except TypeError as error:
         return str(error)
     return "slice indices must be integers or None or have an __index__ method"  # pragma: no cover
@@ -295,19 +297,41 @@ def buffer_is_contiguous(
 #   numbers, ...), packed by one ``Format.pack``.
 
 
-@dataclass(frozen=True, slots=True)
 class _Codec:
     """How items of one struct format are packed: ``nmemb`` values per item; ``prefix``
     and ``body`` when ``prefix + body * n`` packs ``n`` items (no alignment between)."""
 
-    text: str | bytes
-    packer: struct.Struct
-    nmemb: int
-    prefix: str
-    body: str | None
-    plain: frozenset[type]  # the types of a value packed as one item
-    singles: tuple[type, ...]
-    complex_item: bool  # an item is one complex number
+    __slots__ = (
+        "body",
+        "complex_item",
+        "nmemb",
+        "packer",
+        "plain",
+        "prefix",
+        "singles",
+        "text",
+    )
+
+    def __init__(
+        self,
+        text: str | bytes,
+        packer: struct.Struct,
+        nmemb: int,
+        prefix: str,
+        body: str | None,
+        plain: frozenset[type],
+        complex_item: bool,
+    ) -> None:
+        self.text, self.packer, self.nmemb, self.prefix, self.body = (
+            text,
+            packer,
+            nmemb,
+            prefix,
+            body,
+        )
+        self.plain = plain  # the types of a value packed as one item
+        self.singles = tuple(plain - {bool})  # the same for isinstance (a bool is an int)
+        self.complex_item = complex_item  # an item is one complex number
 
     @property
     def itemsize(self) -> int:
@@ -351,10 +375,8 @@ def _codec(text: str | bytes, complex_items: bool = False) -> _Codec:
     body = source[len(prefix) :]
     repeats = struct.calcsize(prefix + body * 2) == 2 * packer.size
     plain = _PLAIN_VALUES | {complex} if complex_items else _PLAIN_VALUES
-    singles = tuple(plain - {bool})  # bool is an int
     complex_item = nmemb == 1 and _is_complex(text)
-    body_or_none = body if repeats else None
-    return _Codec(text, packer, nmemb, prefix, body_or_none, plain, singles, complex_item)
+    return _Codec(text, packer, nmemb, prefix, body if repeats else None, plain, complex_item)
 
 
 def _pack_flat(codec: _Codec, items: Sequence[Sequence[Any]]) -> bytes | None:
@@ -410,11 +432,13 @@ def _is_complex(text: str | bytes) -> bool:
     return len(fields) == 1 and fields[0].code in _COMPLEX_CODES
 
 
-@dataclass(frozen=True, slots=True)
 class _FormatCodec:
     """How items of a format ``_testbuffer`` cannot hold are packed: by ``Format``."""
 
-    fmt: Format
+    __slots__ = ("fmt",)
+
+    def __init__(self, fmt: Format) -> None:
+        self.fmt = fmt
 
     @property
     def itemsize(self) -> int:
@@ -528,33 +552,59 @@ def _stripped(pin: memoryview, flags: int) -> BufferInfo:
     from the builtin memoryview holding it."""
     info = BufferInfo.of_memoryview(pin)
     shaped = wants_shape(flags)
-    return dataclasses.replace(
-        info,
+    return info.replace(
         format=info.format if wants_format(flags) else None,
         shape=info.shape if shaped else None,
         strides=info.strides if wants_strides(flags) else None,
     )
 
 
-@dataclass(eq=False, slots=True)
 class _Base:
-    """One ``Py_buffer`` an NDArray exports (C's ``ndbuf_t``): ``None`` fields are NULL."""
+    """One ``Py_buffer`` an NDArray exports (C's ``ndbuf_t``): ``None`` fields are NULL.
 
-    buf: int
-    length: int
-    itemsize: int
-    readonly: bool
-    fmt: str | None
-    ndim: int
-    shape: tuple[int, ...] | None
-    strides: tuple[int, ...] | None
-    suboffsets: tuple[int, ...] | None
-    flags: int
-    offset: int
-    owner: object  # keeps the memory alive: a _capi.Memory or a Lease
-    obj: object = None
-    exports: int = 0
-    template: memoryview | None = None
+    ``owner`` keeps the memory alive: a ``_capi.Memory`` or a ``Lease``."""
+
+    __slots__ = (
+        "buf",
+        "exports",
+        "flags",
+        "fmt",
+        "itemsize",
+        "length",
+        "ndim",
+        "obj",
+        "offset",
+        "owner",
+        "readonly",
+        "shape",
+        "strides",
+        "suboffsets",
+        "template",
+    )
+
+    def __init__(
+        self,
+        *,
+        buf: int,
+        length: int,
+        itemsize: int,
+        readonly: bool,
+        fmt: str | None,
+        ndim: int,
+        shape: tuple[int, ...] | None,
+        strides: tuple[int, ...] | None,
+        suboffsets: tuple[int, ...] | None,
+        flags: int,
+        offset: int,
+        owner: object,
+        obj: object = None,
+    ) -> None:
+        self.buf, self.length, self.itemsize, self.readonly = buf, length, itemsize, readonly
+        self.fmt, self.ndim, self.shape, self.strides = fmt, ndim, shape, strides
+        self.suboffsets, self.flags, self.offset, self.owner = suboffsets, flags, offset, owner
+        self.obj = obj
+        self.exports = 0
+        self.template: memoryview | None = None
 
     def layout(self) -> Layout:
         """The layout relative to ``buf`` (missing shape or strides reconstructed)."""

@@ -52,13 +52,15 @@ from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from itertools import chain
 from types import TracebackType
-from typing import Any
 
 from . import _capi, engine
 from .flags import BufferFlags, refusal
 from .flags import request as valid_flags
 from .formats import BUILTIN_TEXTS, Format
 from .layout import Layout, equivalent_shapes
+from .managed import (
+    PLAIN_EXPORTS as _PLAIN_EXPORTS,
+)
 from .managed import (
     SHIELDING as _SHIELDING,
 )
@@ -69,7 +71,12 @@ from .managed import (
     held_request,
     owner_of,
     settle,
+    shield_held,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["MemoryView", "read_answer"]
 
@@ -225,12 +232,12 @@ class MemoryView:
         "__weakref__",
         "_base",
         "_format",
+        "_hash",
         "_layout",
         "_ndim",
         "_pin",
         "_reader",
         "_readonly",
-        "_request",
         "_slicings",
         "_text",
         "_whole",
@@ -241,13 +248,15 @@ class MemoryView:
     _ndim: int
     _pin: memoryview | None  # None once released
     _readonly: bool
-    _request: int
+    _request: int = _FULL_RO  # of a view made from an exporter (others: in __dict__)
     _text: str
-    _whole: bool  # the view is its pin's answer, layout and format text alike
+    _whole: bool  # the view is its pin's own answer, layout and format text alike: the
+    # request was FULL_RO, not through an adapter (a builtin memoryview exporter), the
+    # format was not NULL (opaque items), and no object pointers (exported read-only)
     _exact: memoryview | None = None
     _casts: dict[tuple[str, tuple[int, ...] | None], tuple[Layout, Format, bool]] | None = None
     _exports = 0  # buffers exported and not yet released
-    _hash: int | None = None
+    _hash: int | None  # None until hashed (kept after release, as the builtin keeps it)
     _reader: memoryview | None
     _slicings: dict[Any, Layout] | None
 
@@ -263,6 +272,7 @@ class MemoryView:
         if flags is not _DEFAULT_REQUEST:
             flags = valid_flags(flags)  # as the builtin validates them
         view = _new_object(cls)
+        view._hash = None
         if type(object) is MemoryView:  # (isinstance would trust a forged __class__)
             object._held()
             object._check_request(flags)
@@ -275,38 +285,30 @@ class MemoryView:
                 object._readonly,
             )
             return view
-        if flags == _FULL_RO and type(object) is not memoryview and not _SHIELDING:
+        if flags == _FULL_RO and type(object) is not memoryview:
             pin = memoryview(object)  # type: ignore[arg-type]  # (held_request, inlined)
+            if _SHIELDING:
+                shield_held(pin)
+            # whole (see _whole) unless a NULL format shows as 'B' or items hold objects
+            text = pin.format
+            view._whole = "O" not in text and (pin.itemsize == 1 or text != "B")
         else:
             pin = held_request(object, flags)
-        view._request = flags  # (_whole, _reader and _slicings are set on first use)
-        view._pin = pin
+            view._whole = False  # another request's answer, or a memoryview's adapter
+            if flags != _FULL_RO:
+                view._request = flags
+        view._pin = pin  # (the layout, _reader and _slicings are set on first use)
         return view
 
     def __getattr__(self, name: str) -> Any:
         """The fields of a view made from an exporter, set on first use."""
         if name in _INTERPRETED:
             self._interpret()
-        elif name == "_whole":
-            self._whole = self._is_whole()
         elif name in _HELPERS:
             self._reader = self._slicings = None
         else:
             raise AttributeError(f"'MemoryView' object has no attribute {name!r}")
         return _get_attribute(self, name)
-
-    def _is_whole(self) -> bool:
-        """True if this view (made from an exporter) is its pin's own answer: requested
-        FULL_RO, not through an adapter (a builtin memoryview exporter), not a NULL
-        format (opaque items), and no object pointers (exported read-only)."""
-        pin = self._held()
-        text = pin.format
-        return (
-            self._request == _FULL_RO
-            and (pin.itemsize == 1 or text != "B")
-            and "O" not in text
-            and type(exporter_of(pin)) is not memoryview
-        )
 
     def _interpret(self) -> None:
         """Set the layout fields from the answer the pin holds (``read_answer``)."""
@@ -343,6 +345,7 @@ class MemoryView:
     def _sub(self, pin: memoryview, layout: Layout, base: int) -> MemoryView:
         """A view of the same request, format and mode with another layout."""
         view = _new_object(MemoryView)
+        view._hash = None
         view._adopt(pin, base, layout, self._format, self._text, self._readonly)
         return view
 
@@ -356,6 +359,7 @@ class MemoryView:
     ) -> MemoryView:
         """A view of the same request with another layout, format or mode."""
         view = _new_object(MemoryView)
+        view._hash = None
         view._adopt(
             pin,
             self._base,
@@ -726,6 +730,7 @@ class MemoryView:
                 if known is not None and pin is not None:
                     # self._sub(pin, known, self._base), written out (a call costs ~35 ns)
                     view = _new_object(MemoryView)
+                    view._hash = None
                     view._base = self._base
                     view._layout = known
                     view._ndim = len(known.shape)
@@ -796,8 +801,11 @@ class MemoryView:
             raise TypeError("cannot modify read-only memory")
         if key is Ellipsis and not self._ndim:
             key = ()  # the builtin's rule: v[...] = x stores the item of a 0-d view
-        elif type(key) is slice and not _is_exporter(value):
-            raise _not_an_exporter(value)  # the builtin asks before it reads the slice
+        elif type(key) is slice:
+            if type(value) in _C_SOURCES and self._assign_in_c(key, value):
+                return
+            if not _is_exporter(value):
+                raise _not_an_exporter(value)  # the builtin asks before it reads the slice
         key = _plain_key(key)  # the only place a key's __index__ runs
         selection = self._layout.resolve(key)
         pin = self._held()  # the key's __index__ may have released the view
@@ -805,6 +813,36 @@ class MemoryView:
             self._store(key, selection, value)
         finally:
             del pin
+
+    def _assign_in_c(self, key: slice, value: Any) -> bool:
+        """``self[key] = value`` by the builtin memoryview of this very view (the pin of a
+        whole view, else the exact view), for a slice of ints and a ``bytes``,
+        ``bytearray``, builtin memoryview or ``MemoryView`` (no user code runs, and the
+        copy holds the GIL throughout). False, with nothing written, where the builtin
+        refuses: the general path then judges (2-D, formats it compares differently,
+        released views, errors).
+
+        Precondition: the caller checked that the view is not released.
+        """
+        if not _is_plain_slice(key):
+            return False
+        target: memoryview | None = None
+        source: Any = None
+        try:
+            target = self._builtin_twin()
+            source = value._builtin_twin() if type(value) is MemoryView else value
+            target[key] = source
+        except (ValueError, TypeError, NotImplementedError):
+            return False
+        finally:
+            target = source = None  # (a traceback must not hold them)
+        return True
+
+    def _builtin_twin(self) -> memoryview:
+        """The builtin memoryview of this very view: its pin if it is the pin's whole
+        answer, else its exact view (``ValueError`` once released)."""
+        pin = self._held()
+        return pin if self._whole else self._exact_view()
 
     def _store(self, key: Any, selection: Any, value: Any) -> None:
         """``__setitem__`` after the key (precondition: the caller holds the pin)."""
@@ -943,19 +981,26 @@ class MemoryView:
 
     def __hash__(self) -> int:
         """The builtin's hash: read-only ``B``/``b``/``c`` views of hashable exporters."""
-        if self._hash is None and self._pin is not None and self._whole:
-            self._hash = hash(self._pin)  # the builtin's rules and answer
-        if self._hash is None:
-            self._held()
-            if not self._readonly:
-                raise ValueError("cannot hash writable memoryview object")
-            if self._format is None or self._format.native not in ("B", "b", "c"):
-                raise ValueError("memoryview: hashing is restricted to formats 'B', 'b' or 'c'")
-            owner = owner_of(self._held())
-            if owner is not None:
-                hash(owner)  # the builtin's rule: an unhashable exporter refuses
-            self._hash = hash(self.tobytes())
-        return self._hash
+        known = self._hash
+        if known is not None:
+            return known
+        pin = self._pin
+        if pin is not None and self._whole:
+            try:
+                known = self._hash = hash(pin)  # the builtin's rules and answer
+            finally:
+                del pin  # (a traceback of its refusal must not hold the memory)
+            return known
+        self._held()
+        if not self._readonly:
+            raise ValueError("cannot hash writable memoryview object")
+        if self._format is None or self._format.native not in ("B", "b", "c"):
+            raise ValueError("memoryview: hashing is restricted to formats 'B', 'b' or 'c'")
+        owner = owner_of(self._held())
+        if owner is not None:
+            hash(owner)  # the builtin's rule: an unhashable exporter refuses
+        known = self._hash = hash(self.tobytes())
+        return known
 
     # --- new views ------------------------------------------------------------------
 
@@ -976,6 +1021,7 @@ class MemoryView:
             pin = self._pin
             if known is not None and pin is not None:
                 view = _new_object(MemoryView)
+                view._hash = None
                 view._base = self._base
                 view._layout = layout = known[0]
                 view._ndim = len(layout.shape)
@@ -1056,7 +1102,7 @@ class MemoryView:
             exact = self._exact_view()  # (ValueError once released)
         if flags != _FULL_RO:  # (a FULL_RO request is never refused)
             self._check_request(flags)  # the builtin's refusals, for a direct call too
-        return export_of(exact, self)
+        return memoryview(exact) if _PLAIN_EXPORTS else export_of(exact, self)
 
     def __release_buffer__(self, view: memoryview) -> None:
         settle(view, self._exact, self)
@@ -1068,6 +1114,9 @@ class MemoryView:
     def _drop_export(self, key: int) -> None:
         """One export released, or dropped unreleased (``managed``'s ledger calls it)."""
         self._exports -= 1
+
+
+_C_SOURCES = frozenset({bytes, bytearray, memoryview, MemoryView})  # (no user code in them)
 
 
 def _answer_flags(pin: memoryview) -> tuple[bool, bool, bool, tuple[int, ...] | None]:
