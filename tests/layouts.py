@@ -56,12 +56,31 @@ class Spec:
     def make(self, extra_flags: int = 0, module: Any = None) -> Any:
         """A new ndarray with these arguments (each call: separate memory), from C
         ``_testbuffer`` unless ``module`` says otherwise (``bufferkit.testbuffer``)."""
+        return self.build((module or testbuffer).ndarray, extra_flags)
+
+    def build(self, cls: Any, extra_flags: int = 0) -> Any:
+        """A new array of class ``cls`` (``_testbuffer.ndarray``'s arguments)."""
         kwargs: dict[str, Any] = {"shape": list(self.shape), "format": self.format}
         if self.strides is not None:
             kwargs["strides"] = list(self.strides)
-        return (module or testbuffer).ndarray(
-            self.items, offset=self.offset, flags=self.flags | extra_flags, **kwargs
-        )
+        return cls(self.items, offset=self.offset, flags=self.flags | extra_flags, **kwargs)
+
+    def elements(self, itemsize: int) -> Any:
+        """The item at each element, nested as ``tolist()`` nests them."""
+        if not self.shape:
+            return self.items
+        fortran = bool(self.flags & testbuffer.ND_FORTRAN)
+        steps = _contiguous_steps(self.shape, fortran)
+        if self.strides is not None:
+            steps = tuple(stride // itemsize for stride in self.strides)
+        start = self.offset // itemsize
+
+        def at(dim: int, first: int) -> Any:
+            if dim == len(self.shape):
+                return self.items[first]
+            return [at(dim + 1, first + n * steps[dim]) for n in range(self.shape[dim])]
+
+        return at(0, start)
 
     def with_flags(self, flags: int) -> Spec:
         """The same array with other flags (the PIL array's direct twin, say)."""
@@ -116,6 +135,24 @@ def specs(
 ) -> Spec:
     """A random valid ndarray: any format, shape, strides, offset and flag combination."""
     fmt = draw(st.sampled_from(formats))
+    items = item_values(fmt)
+    size = struct.calcsize(fmt)
+    return draw(arrays_of(fmt, size, items, max_ndim, min_ndim, max_length, flags))
+
+
+@st.composite
+def arrays_of(
+    draw: st.DrawFn,
+    fmt: str,
+    itemsize: int,
+    values: st.SearchStrategy[Any],
+    max_ndim: int = 4,
+    min_ndim: int = 0,
+    max_length: int = 4,
+    flags: st.SearchStrategy[int] | None = None,
+) -> Spec:
+    """A random valid array of items ``values`` of ``fmt`` (``itemsize`` bytes each):
+    any shape, strides, offset and flag combination."""
     ndim = draw(st.integers(min_ndim, max_ndim))
     shape = tuple(draw(st.lists(st.integers(0, max_length), min_size=ndim, max_size=ndim)))
     all_flags = st.sampled_from(
@@ -133,7 +170,6 @@ def specs(
     chosen = draw(flags if flags is not None else all_flags)
     if ndim == 0:
         chosen &= ~(testbuffer.ND_PIL | testbuffer.ND_FORTRAN)
-    itemsize = struct.calcsize(fmt)
     explicit = not chosen & testbuffer.ND_FORTRAN and draw(st.booleans())
     if explicit:
         steps = tuple(draw(st.lists(st.integers(-3, 3), min_size=ndim, max_size=ndim)))
@@ -151,8 +187,8 @@ def specs(
     nitems = max(1, start + high + 1 + after) if shape else 1
     if shape and 0 not in shape and not explicit:
         nitems = math.prod(shape)
-    values = draw(st.lists(item_values(fmt), min_size=nitems, max_size=nitems))
-    items = values[0] if not shape else values
+    drawn = draw(st.lists(values, min_size=nitems, max_size=nitems))
+    items = drawn[0] if not shape else drawn
     strides = tuple(step * itemsize for step in steps) if explicit else None
     return Spec(items, shape, strides, start * itemsize if explicit else 0, fmt, chosen)
 

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from bufferkit.formats import NATIVE_ORDER, OBJECT_SLOT, Field, Format
 
 from strategies import StructFormat, item_values, struct_formats
+from view_oracles import from_numpy
 
 ALL_CODES = "xcbB?hHiIlLqQnNefdspP"
 NATIVE_CAST_CODES = "cbB?hHiIlLqQnNefdP"
@@ -402,21 +403,6 @@ ALIGNED_DTYPES = [
 def numpy_dtypes() -> list[Any]:
     dtypes = [np.dtype(spec) for spec in NUMPY_DTYPES]
     return dtypes + [np.dtype(spec, align=True) for spec in ALIGNED_DTYPES]
-
-
-def from_numpy(value: Any) -> Any:
-    """``tolist`` leaves sub-array fields as arrays, and strips NULs from strings."""
-    if isinstance(value, np.ndarray):
-        return from_numpy(value.tolist())
-    if isinstance(value, tuple):
-        return tuple(map(from_numpy, value))
-    if isinstance(value, list):
-        return list(map(from_numpy, value))
-    if isinstance(value, bytes):
-        return value.rstrip(b"\0")
-    if isinstance(value, str):
-        return value.rstrip("\0")
-    return value
 
 
 @pytest.mark.parametrize("dtype", numpy_dtypes(), ids=str)

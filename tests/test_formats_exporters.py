@@ -24,6 +24,8 @@ from hypothesis import strategies as st
 
 from bufferkit import Format, MemoryView
 
+from strategies import struct_reads
+
 POINTER = ctypes.sizeof(ctypes.c_void_p)
 LITTLE = sys.byteorder == "little"
 FLOATS = st.floats(allow_nan=False)
@@ -163,14 +165,6 @@ def test_numpy_long_doubles(kind: Any) -> None:
 
 
 # --- 'F' and 'D': the complex codes of 3.14's struct -----------------------------------
-
-
-def struct_reads(code: str) -> bool:
-    try:
-        struct.calcsize(code)
-    except struct.error:
-        return False
-    return True
 
 
 @pytest.mark.parametrize("prefix", ["", "@", "=", "<", ">", "!", "^"])

@@ -4,6 +4,7 @@ outlives its exports, ND_VAREXPORT, re-export chains, and bad input that never c
 from __future__ import annotations
 
 import gc
+import re
 import struct
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from bufferkit import BufferFlags, NDArray, _capi, acquire
+from bufferkit import BufferFlags, Format, NDArray, _capi, acquire, testbuffer
 from bufferkit.ndarray import (
     ND_FORTRAN,
     ND_GETBUF_FAIL,
@@ -330,6 +331,62 @@ def test_request_fields_are_exactly_the_ones_asked_for() -> None:
 
 
 # --- bad input never crashes ------------------------------------------------------------------
+
+
+def _lying(data: bytearray, fmt: str, itemsize: int) -> memoryview:
+    """A writable exporter of ``data`` whose ``fmt`` is not ``itemsize`` bytes."""
+    holder = memoryview(data)
+    address = _capi.memoryview_address(holder)
+    shape = (len(data) // itemsize,)
+    return _capi.memoryview_over(
+        address, itemsize=itemsize, fmt=fmt, shape=shape, keepalive=holder, readonly=False
+    )
+
+
+@pytest.mark.parametrize(("fmt", "itemsize"), [("q", 1), ("T{<h:a:}", 1), ("<Zd", 8)])
+def test_a_format_larger_than_the_items_is_not_read(fmt: str, itemsize: int) -> None:
+    """It would read past the buffer's end: refused as C's struct.unpack_from refuses
+    (C's tolist() refuses, C's item reads too)."""
+    data = bytearray(range(16))
+    lying = _lying(data, fmt, itemsize)
+    described = re.escape(f"format {fmt!r} has {Format(fmt).itemsize} bytes per item")
+    for cls in (NDArray, testbuffer.ndarray):
+        array = cls(lying, getbuf=F.FULL)
+        for read in (array.tolist, lambda array=array: array[-1]):
+            with pytest.raises(struct.error, match=described if cls is NDArray else None):
+                read()
+        with pytest.raises(struct.error):
+            array[-1] = (1,) if fmt.startswith("T") else 1
+    with pytest.raises(struct.error):
+        testbuffer.get_pointer(lying, [0])
+    assert data == bytearray(range(16))
+
+
+@pytest.mark.parametrize(
+    ("fmt", "itemsize", "items"),
+    [
+        ("B", 2, list(range(0, 16, 2))),
+        ("<h", 4, [0x0100, 0x0504, 0x0908, 0x0D0C]),
+        ("T{<h:a:}", 4, [(0x0100,), (0x0504,), (0x0908,), (0x0D0C,)]),
+        ("T{}", 1, [()] * 16),  # NumPy's export of a 1-byte void
+    ],
+)
+def test_a_format_smaller_than_the_items_reads_their_start(
+    fmt: str, itemsize: int, items: list[Any]
+) -> None:
+    """As C's _testbuffer reads them (struct formats: C's and testbuffer.ndarray),
+    and an item stored writes the start of its item."""
+    classes: list[Any] = [NDArray]
+    if fmt[-1] != "}":
+        classes += [testbuffer.ndarray, pytest.importorskip("_testbuffer").ndarray]
+    size = Format(fmt).itemsize
+    for cls in classes:
+        data = bytearray(range(16))
+        array = cls(_lying(data, fmt, itemsize), getbuf=F.FULL)
+        assert array.tolist() == items and array[-1] == items[-1]
+        array[-1] = items[0]
+        assert data[-itemsize:] == data[:size] + bytes(range(16))[-itemsize + size :]
+        del array
 
 
 def _lists_in_tolist(shape: list[int]) -> int:

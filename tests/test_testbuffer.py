@@ -40,8 +40,12 @@ def test_constants_are_equal() -> None:
             assert type(getattr(ours, name)) is int, name
 
 
-def test_ndarray_is_the_package_class() -> None:
-    assert testbuffer.ndarray is NDArray
+def test_ndarray_is_the_package_class_restricted_to_struct_formats() -> None:
+    """Its arrays, and the arrays made from them, are NDArrays of its own class."""
+    array = testbuffer.ndarray(list(range(6)), shape=[2, 3])
+    made = [array, array[1:], array[0], testbuffer.ndarray(array)]
+    assert all(type(each) is testbuffer.ndarray for each in made)
+    assert all(isinstance(each, NDArray) for each in made)
 
 
 def test_get_sizeof_void_p() -> None:

@@ -34,6 +34,25 @@ def normalized(value: Any) -> Any:
     return value
 
 
+def from_numpy(value: Any) -> Any:
+    """Values as NumPy's ``tolist`` and ours compare: arrays NumPy leaves in sub-array
+    fields become lists, and strings lose their trailing NULs (NumPy strips them)."""
+    if isinstance(value, tuple):
+        return tuple(map(from_numpy, value))
+    if isinstance(value, list):
+        return list(map(from_numpy, value))
+    if isinstance(value, bytes):
+        return value.rstrip(b"\0")
+    if isinstance(value, str):
+        return value.rstrip("\0")
+    if hasattr(value, "tolist"):  # a NumPy array or scalar
+        plain = value.tolist()
+        if type(plain) is type(value):  # a long double: NumPy keeps its own type
+            return complex(value) if value.dtype.kind == "c" else float(value)
+        return from_numpy(plain)
+    return value
+
+
 def outcome(call: Callable[[Any], Any], subject: Any) -> Outcome:
     """What ``call(subject)`` gives: its normalized value or its exception type."""
     try:

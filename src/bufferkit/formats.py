@@ -1149,9 +1149,17 @@ class Format:
                 try:
                     self._pack_all([item], 1)
                 except Exception as inner:
-                    return type(inner)(f"item {index} ({item!r}) of format {self.text!r}: {inner}")
+                    reason = self._reason(item, inner)
+                    return type(inner)(f"item {index} ({item!r}) of format {self.text!r}: {reason}")
         kind = type(error) if isinstance(error, (struct.error, TypeError)) else struct.error
-        return kind(f"cannot pack {items[0]!r} as format {self.text!r}: {error}")
+        return kind(
+            f"cannot pack {items[0]!r} as format {self.text!r}: {self._reason(items[0], error)}"
+        )
+
+    def _reason(self, item: Any, error: Exception) -> str:
+        """The words of ``error`` without the name a record of this same text gave the
+        item (``'T{B:a:}'`` is one field, a record whose text is the whole format's)."""
+        return str(error).removeprefix(f"cannot pack {item!r} as format {self.text!r}: ")
 
 
 def _parse(text: str) -> Format:

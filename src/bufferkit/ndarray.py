@@ -1,10 +1,13 @@
 """NDArray: the reference exporter, with the semantics of CPython's ``_testbuffer.ndarray``.
 
 An ``NDArray`` is built from a flat list of items (``shape``, byte ``strides``,
-``offset``, a ``struct`` ``format`` and ``ND_*`` flags), or over another exporter
-(a re-exporter, "consumer" in ``_testbuffer.c``, with ``getbuf`` request flags).
+``offset``, a ``format`` and ``ND_*`` flags), or over another exporter (a
+re-exporter, "consumer" in ``_testbuffer.c``, with ``getbuf`` request flags).
 It exports through PEP 688 what ``_testbuffer`` exports: the same fields, the
-same refusals, the same messages.
+same refusals, the same messages. Its formats are every format ``Format`` reads
+and writes (records, sub-arrays, complex, long double, pointers, ...);
+``testbuffer.ndarray``, the subclass that stands for ``_testbuffer.ndarray``,
+takes only ``struct`` formats, as C does.
 
 Invariants:
 - An NDArray is a stack of bases (``_Base``, C's ``ndbuf_t``); the head is what
@@ -33,6 +36,11 @@ Invariants:
   last export is released (then it is dropped, unless it is the head).
 - Contiguity decisions use the real layout: flag bits a caller forges
   (``ND_SCALAR``, the internal C bit) show in ``flags`` but grant nothing.
+- Items of a format ``struct`` reads are packed and stored by ``_testbuffer``'s
+  rules, checks and messages, in both classes; other formats' by ``Format``, with
+  items as ``Format.unpack`` gives them. The items are packed before memory is
+  allocated for them; an item is read and stored only through a format that
+  fits in the array's itemsize (from its start, as ``_testbuffer`` does).
 - Bulk work goes through ``engine`` and ``Format`` (one struct call for all
   items; the builtin memoryview for ``tolist``); per-item Python code runs only
   for items that are not plain values of the format, and to find the item that
@@ -63,7 +71,7 @@ from .managed import BufferInfo, record_export, request, settle_export
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Final
+    from typing import Any, ClassVar, Final
 
 __all__ = [
     "ND_FORTRAN",
@@ -82,8 +90,11 @@ __all__ = [
     "buffer_is_contiguous",
     "c_int",
     "c_ssize",
+    "fitted_format",
     "head_is_contiguous",
     "info_layout",
+    "item_format",
+    "items_codec",
     "select",
     "unpack_slice",
 ]
@@ -272,17 +283,44 @@ def buffer_is_contiguous(
     return layout.is_c_contiguous() or layout.is_f_contiguous()
 
 
-# --- items: struct formats, packed in bulk ---------------------------------------
+# --- items: packed in bulk -----------------------------------------------------------
+#
+# Two ways to pack items, chosen once per array from its format text (``items_codec``):
+# - ``_Codec``, ``_testbuffer``'s, for every format ``struct`` reads: an item is one
+#   plain value or a list/tuple of its struct values; C's checks, messages and
+#   partial stores. ``testbuffer.ndarray`` refuses every other format as ``struct``
+#   does. ``NDArray`` differs in one point: a complex number is a plain value of a
+#   complex format (3.14's ``D``) on every version; C's takes it from 3.15.
+# - ``_FormatCodec``, ``Format``'s, for the other formats ``NDArray`` takes (records,
+#   names, sub-arrays, ``Zd`` before 3.15, ``g``/``Zg``, pointers, bits): items as
+#   ``Format.unpack`` gives them (records tuples, sub-arrays nested lists, complex
+#   numbers, ...), packed by one ``Format.pack``.
 
 
 class _Codec:
     """How items of one struct format are packed: ``nmemb`` values per item; ``prefix``
     and ``body`` when ``prefix + body * n`` packs ``n`` items (no alignment between)."""
 
-    __slots__ = ("body", "nmemb", "packer", "prefix", "text")
+    __slots__ = (
+        "body",
+        "complex_item",
+        "nmemb",
+        "packer",
+        "plain",
+        "prefix",
+        "singles",
+        "text",
+    )
 
     def __init__(
-        self, text: str | bytes, packer: struct.Struct, nmemb: int, prefix: str, body: str | None
+        self,
+        text: str | bytes,
+        packer: struct.Struct,
+        nmemb: int,
+        prefix: str,
+        body: str | None,
+        plain: frozenset[type],
+        complex_item: bool,
     ) -> None:
         self.text, self.packer, self.nmemb, self.prefix, self.body = (
             text,
@@ -291,17 +329,54 @@ class _Codec:
             prefix,
             body,
         )
+        self.plain = plain  # the types of a value packed as one item
+        self.singles = tuple(plain - {bool})  # the same for isinstance (a bool is an int)
+        self.complex_item = complex_item  # an item is one complex number
+
+    @property
+    def itemsize(self) -> int:
+        return self.packer.size
+
+    def pack(self, items: Sequence[Any]) -> bytes:
+        """The items packed one after another, as ``_testbuffer``'s ``pack_from_list``."""
+        if _all_plain(self, items):
+            bulk = _pack_in_bulk if self.nmemb == 1 else _pack_flat
+            packed = bulk(self, items)
+            if packed is not None:
+                return packed
+        out = bytearray(len(items) * self.packer.size)
+        for index, item in enumerate(items):
+            self.packer.pack_into(out, index * self.packer.size, *_item_values(self, item))
+        return bytes(out)
+
+    def store(self, address: int, itemsize: int, value: Any) -> None:
+        """``pack_single``: one item packed at ``address`` (an item of ``itemsize`` bytes).
+
+        As ``struct.pack_into`` in C, a value that fails to pack leaves the item
+        zeroed but for the fields packed before the bad one.
+        """
+        values = _item_values(self, value)
+        packed = bytearray(itemsize)
+        fits = self.packer.size <= itemsize
+        try:
+            self.packer.pack_into(packed, 0, *values)
+        finally:
+            if fits:
+                _capi.write_bytes(address, bytes(packed[: self.packer.size]))
 
 
 @lru_cache(maxsize=512)
-def _codec(text: str | bytes) -> _Codec:
+def _codec(text: str | bytes, complex_items: bool = False) -> _Codec:
+    """``complex_items``: a complex number is a plain value, as in 3.15's C."""
     packer = struct.Struct(text)
     nmemb = len(packer.unpack(bytes(packer.size)))
     source = text.decode("latin-1") if isinstance(text, bytes) else str(text)
     prefix = source[:1] if source[:1] in ("@", "=", "<", ">", "!") else ""
     body = source[len(prefix) :]
     repeats = struct.calcsize(prefix + body * 2) == 2 * packer.size
-    return _Codec(text, packer, nmemb, prefix, body if repeats else None)
+    plain = _PLAIN_VALUES | {complex} if complex_items else _PLAIN_VALUES
+    complex_item = nmemb == 1 and _is_complex(text)
+    return _Codec(text, packer, nmemb, prefix, body if repeats else None, plain, complex_item)
 
 
 def _pack_flat(codec: _Codec, items: Sequence[Sequence[Any]]) -> bytes | None:
@@ -329,39 +404,108 @@ def _pack_in_bulk(codec: _Codec, items: Sequence[Any]) -> bytes | None:
 _PLAIN_VALUES: Final = frozenset(
     {int, float, bytes, bool} | ({complex} if sys.version_info >= (3, 15) else set())
 )
-_SINGLE_VALUES: Final = tuple(_PLAIN_VALUES - {bool})  # bool is an int
 _SEQUENCES: Final = frozenset({list, tuple})
 _MISMATCH: Final = "mismatch between initializer element and format string"
+_COMPLEX_CODES: Final = frozenset({"Zf", "Zd"})
 
 
 def _all_plain(codec: _Codec, items: Sequence[Any]) -> bool:
     """True when every item is what the format packs directly (checked in C loops)."""
     kinds = set(map(type, items))
     if codec.nmemb == 1:
-        return kinds <= _PLAIN_VALUES
+        return kinds <= codec.plain
     return kinds <= _SEQUENCES and set(map(len, items)) <= {codec.nmemb}
 
 
 def _item_values(codec: _Codec, item: Any) -> Sequence[Any]:
     """The struct arguments of one item, by ``_testbuffer``'s rules."""
-    if codec.nmemb == 1 and isinstance(item, _SINGLE_VALUES):
+    if codec.nmemb == 1 and isinstance(item, codec.singles):
         return (item,)
     if isinstance(item, (list, tuple)) and len(item) == codec.nmemb:
         return item
     raise ValueError(_MISMATCH)
 
 
-def _pack_items(codec: _Codec, items: Sequence[Any]) -> bytes:
-    """The items packed one after another, as ``_testbuffer``'s ``pack_from_list``."""
-    if _all_plain(codec, items):
-        bulk = _pack_in_bulk if codec.nmemb == 1 else _pack_flat
-        packed = bulk(codec, items)
-        if packed is not None:
-            return packed
-    out = bytearray(len(items) * codec.packer.size)
-    for index, item in enumerate(items):
-        codec.packer.pack_into(out, index * codec.packer.size, *_item_values(codec, item))
-    return bytes(out)
+def _is_complex(text: str | bytes) -> bool:
+    """True if the struct format ``text`` has one field, and it is complex."""
+    fields = Format(text).fields
+    return len(fields) == 1 and fields[0].code in _COMPLEX_CODES
+
+
+class _FormatCodec:
+    """How items of a format ``_testbuffer`` cannot hold are packed: by ``Format``."""
+
+    __slots__ = ("fmt",)
+
+    def __init__(self, fmt: Format) -> None:
+        self.fmt = fmt
+
+    @property
+    def itemsize(self) -> int:
+        return self.fmt.itemsize
+
+    def pack(self, items: Sequence[Any]) -> bytes:
+        """All items by one ``Format.pack`` (its errors name the bad item)."""
+        return self.fmt.pack(items)
+
+    def store(self, address: int, itemsize: int, value: Any) -> None:
+        """One item packed at the start of the ``itemsize`` bytes at ``address``; a
+        value that fails to pack changes nothing."""
+        packed = self.fmt.pack_one(value)
+        _check_fits(self.fmt, itemsize)
+        _capi.write_bytes(address, packed)
+
+
+def items_codec(fmt: Any, struct_only: bool) -> _Codec | _FormatCodec:
+    """How the items of ``fmt`` are packed. ``struct_only`` (``testbuffer.ndarray``):
+    as ``_testbuffer``, refusing what ``struct`` refuses, with its exception."""
+    try:
+        struct.calcsize(fmt)
+    except struct.error:
+        if struct_only:
+            raise
+        return _FormatCodec(item_format(fmt, struct_only))
+    codec = _codec(fmt)
+    return _codec(fmt, complex_items=True) if codec.complex_item and not struct_only else codec
+
+
+def item_format(fmt: str | bytes | None, struct_only: bool) -> Format:
+    """The ``Format`` that reads items of ``fmt`` (``None``: ``'B'``).
+
+    ``struct_only``: refused as ``struct`` refuses it (``_testbuffer`` unpacks with
+    ``struct``). Otherwise any format ``Format`` reads but objects (``O``: bytes may
+    be copied over them, so their pointers are never trusted here); malformed text
+    is a ``struct.error`` naming the format and position, as ``struct`` refuses it.
+    """
+    text = fmt or "B"
+    if struct_only:
+        struct.calcsize(text)
+        return Format(text)
+    try:
+        parsed = Format(text)
+    except ValueError as error:
+        raise struct.error(str(error)) from None
+    if not parsed.writable:
+        raise struct.error(f"format {parsed.text!r} holds object pointers: NDArray holds none")
+    return parsed
+
+
+def fitted_format(fmt: Format, itemsize: int) -> Format:
+    """``fmt`` reading items of ``itemsize`` bytes (an exporter may say other than its
+    format does) as ``_testbuffer`` reads them: a smaller format reads the start of
+    each item (it is padded to the items' size); a larger one, which would read past
+    the items, is refused."""
+    _check_fits(fmt, itemsize)
+    if fmt.itemsize == itemsize:
+        return fmt
+    return Format(f"{fmt.text}={itemsize - fmt.itemsize}x")
+
+
+def _check_fits(fmt: Format, itemsize: int) -> None:
+    if fmt.itemsize > itemsize:
+        raise struct.error(
+            f"format {fmt.text!r} has {fmt.itemsize} bytes per item, the buffer's items {itemsize}"
+        )
 
 
 # --- bases --------------------------------------------------------------------------
@@ -567,15 +711,26 @@ def _verify_structure(direct: Layout, length: int) -> None:
 
 
 def _owned_base(
-    items: object, shape: object, strides: object, offset: int, fmt: Any, flags: int
+    items: object,
+    shape: object,
+    strides: object,
+    offset: int,
+    fmt: Any,
+    flags: int,
+    struct_only: bool,
 ) -> _Base:
-    """``init_ndbuf``: a new base over its own memory, every check in C's order."""
+    """``init_ndbuf``: a new base over its own memory, every check in C's order.
+
+    The items are packed before their memory is allocated: a size a format names
+    costs memory only once items of that size were packed.
+    """
     shape_values = _list_or_tuple(shape, "shape")
     ndim = len(shape_values)
     if ndim > ND_MAX_NDIM:
         raise ValueError(f"ndim must not exceed {ND_MAX_NDIM}")
     stride_values = _given_strides(strides, ndim, flags)
-    itemsize = struct.calcsize(fmt)
+    codec = items_codec(fmt, struct_only)
+    itemsize = codec.itemsize
     if itemsize == 0:
         raise ValueError("itemsize must not be zero")
     values = (items,) if ndim == 0 else _list_or_tuple(items, "items")
@@ -583,8 +738,7 @@ def _owned_base(
         raise ValueError("initializer list or tuple must not be empty")
     length = len(values) * itemsize
     _check_offset(offset, itemsize, length)
-    memory = _capi.Memory(length)
-    _capi.write_bytes(memory.address, _pack_items(_codec(fmt), values))
+    memory = _memory_of(codec.pack(values), length)
     if not isinstance(fmt, str):
         raise TypeError("bad argument type for built-in operation")
     base = _Base(
@@ -613,6 +767,15 @@ def _owned_base(
     base.shape, base.strides, base.length = shape_t, strides_t, direct.nbytes
     base.flags |= base.derived_flags()
     return _to_pil(base, memory, direct) if flags & ND_PIL else base
+
+
+def _memory_of(packed: bytes, length: int) -> _capi.Memory:
+    """A new block holding ``packed``, which must be ``length`` bytes."""
+    if len(packed) != length:
+        raise SystemError(f"{len(packed)} bytes packed for {length} bytes of items")
+    memory = _capi.Memory(length)
+    _capi.write_bytes(memory.address, packed)
+    return memory
 
 
 def _scalar_structure(base: _Base) -> _Base:
@@ -714,13 +877,6 @@ def _row_pointer(base: _Base, index: int) -> int:
     return pointer
 
 
-def _checked_format(fmt: str | None) -> Format:
-    """The format of items, refused as ``struct`` refuses it (``_testbuffer`` unpacks with it)."""
-    text = fmt or "B"
-    struct.calcsize(text)
-    return Format(text)
-
-
 def _inside(outer: Layout, inner: Layout, delta: int) -> bool:
     """True if the first-level bytes of ``inner`` (at ``delta``) lie within ``outer``'s."""
     low, high = inner.extent()
@@ -734,13 +890,15 @@ class NDArray:
     """A PEP 3118 exporter with the semantics of CPython's ``_testbuffer.ndarray``.
 
     ``NDArray(items, shape, strides=None, offset=0, format='B', flags=0)`` packs a
-    flat list of items (one item for ``shape=[]``); ``NDArray(exporter, getbuf=...,
-    flags=0 or ND_REDIRECT)`` re-exports another object's buffer.
+    flat list of items (one item for ``shape=[]``) of any format ``Format`` writes;
+    ``NDArray(exporter, getbuf=..., flags=0 or ND_REDIRECT)`` re-exports another
+    object's buffer.
     """
 
     __slots__ = ("__weakref__", "_bases", "_consumer", "_exported", "_varexport")
 
     _bases: list[_Base]
+    _struct_only: ClassVar[bool] = False  # True: formats and items as _testbuffer's
 
     def __init__(
         self,
@@ -790,7 +948,7 @@ class NDArray:
         if flags & ND_VAREXPORT:
             self._varexport = True
             flags &= ~ND_VAREXPORT
-        self._bases = [_owned_base(items, shape, strides, offset, fmt, flags)]
+        self._bases = [_owned_base(items, shape, strides, offset, fmt, flags, self._struct_only)]
 
     @classmethod
     def _reexport(cls, exporter: NDArray) -> NDArray:
@@ -928,7 +1086,8 @@ class NDArray:
         if flags_n & ND_VAREXPORT:
             raise ValueError("ND_VAREXPORT flag can only be used during object creation")
         self._check_mutable(held_ok=self._varexport)
-        self._bases.insert(0, _owned_base(items, shape, strides, offset_n, format, flags_n))
+        base = _owned_base(items, shape, strides, offset_n, format, flags_n, self._struct_only)
+        self._bases.insert(0, base)
 
     def pop(self) -> None:
         """Drop the head base; the one below becomes the head again."""
@@ -963,7 +1122,7 @@ class NDArray:
         base = self._head
         if base.fmt is None:
             raise ValueError("ndarray: tolist() does not support format=NULL, use tobytes()")
-        fmt = _checked_format(base.fmt)
+        fmt = self._item_format(base)
         layout = base.layout()
         if layout.ndim <= _capi.MAX_NDIM:
             return engine.tolist(base.buf, layout, fmt)
@@ -1005,13 +1164,13 @@ class NDArray:
         base = self._head
         if base.ndim == 0:
             if isinstance(key, tuple) and not key:
-                return engine.read_item(base.buf, _checked_format(base.fmt))
+                return engine.read_item(base.buf, self._item_format(base))
             if key is Ellipsis:
                 return self
             raise TypeError("invalid indexing of scalar")
         if hasattr(type(key), "__index__"):
             return self._item(as_ssize_t(key))
-        view = NDArray._reexport(self)
+        view = type(self)._reexport(self)
         try:
             view._slice(key)
         except BaseException:
@@ -1024,8 +1183,8 @@ class NDArray:
         base = self._head
         row = _row_pointer(base, index)
         if base.ndim == 1:
-            return engine.read_item(row, _checked_format(base.fmt))
-        view = NDArray._reexport(self)
+            return engine.read_item(row, self._item_format(base))
+        view = type(self)._reexport(self)
         sub = view._head
         assert sub.shape is not None and sub.strides is not None  # FULL_RO gave them
         sub.buf, sub.length, sub.ndim = row, sub.length // sub.shape[0], sub.ndim - 1
@@ -1067,11 +1226,11 @@ class NDArray:
             raise TypeError("ndarray is not writable")
         if base.ndim == 0:
             if key is Ellipsis or (isinstance(key, tuple) and not key):
-                _store(base, base.buf, value)
+                _store(base, base.buf, value, self._struct_only)
                 return
             raise TypeError("invalid indexing of scalar")
         if base.ndim == 1 and hasattr(type(key), "__index__"):
-            _store(base, _row_pointer(base, as_ssize_t(key)), value)
+            _store(base, _row_pointer(base, as_ssize_t(key)), value, self._struct_only)
             return
         source = Lease(value, BufferFlags.FULL_RO)
         try:
@@ -1088,24 +1247,16 @@ class NDArray:
             raise TypeError("ndarray is not writable")
         raise TypeError("ndarray data cannot be deleted")
 
+    def _item_format(self, base: _Base) -> Format:
+        """The format that reads the items of ``base``."""
+        return fitted_format(item_format(base.fmt, self._struct_only), base.itemsize)
 
-def _store(base: _Base, address: int, value: Any) -> None:
-    """``pack_single``: one item packed at ``address`` (an element of ``base``, which
-    the caller took before any user code ran: a ``push`` from a value's ``__index__``
-    changes the head, not this base, whose memory the caller keeps alive).
 
-    As ``struct.pack_into`` in C, a value that fails to pack leaves the item
-    zeroed but for the fields packed before the bad one.
-    """
-    codec = _codec(base.fmt or "B")
-    values = _item_values(codec, value)
-    packed = bytearray(base.itemsize)
-    fits = codec.packer.size <= base.itemsize
-    try:
-        codec.packer.pack_into(packed, 0, *values)
-    finally:
-        if fits:
-            _capi.write_bytes(address, bytes(packed[: codec.packer.size]))
+def _store(base: _Base, address: int, value: Any, struct_only: bool) -> None:
+    """One item packed at ``address`` (an element of ``base``, which the caller took
+    before any user code ran: a ``push`` from a value's ``__index__`` changes the
+    head, not this base, whose memory the caller keeps alive), by its codec."""
+    items_codec(base.fmt or "B", struct_only).store(address, base.itemsize, value)
 
 
 def _gather(buf: int, layout: Layout) -> bytes:
@@ -1173,8 +1324,8 @@ def _copy_buffer(target: _Base, source: BufferInfo) -> None:
     where the two may overlap (a row is read whole before it is written)."""
     if not _equivalent(target, source):
         raise ValueError("ndarray assignment: lvalue and rvalue have different structures")
-    if target.fmt is not None and "O" in target.fmt:  # never copy object pointers:
-        raise TypeError(  # no reference would be taken or dropped (C would copy them)
+    if _holds_objects(target.fmt):  # never copy object pointers: no reference
+        raise TypeError(  # would be taken or dropped (C would copy them)
             f"ndarray assignment: format {target.fmt!r} holds object pointers"
         )
     destination, origin = target.layout(), info_layout(source)
@@ -1188,6 +1339,17 @@ def _copy_buffer(target: _Base, source: BufferInfo) -> None:
         to_buf, to_row = select(target.buf, destination, index)
         from_buf, from_row = select(source_buf, origin, index)
         engine.copy(to_buf, to_row, from_buf, from_row)
+
+
+def _holds_objects(fmt: str | None) -> bool:
+    """True if items of ``fmt`` may hold object pointers: ``O`` codes where the text is
+    read (not an ``O`` in a name or a pointer's target), any ``O`` where it is not."""
+    if fmt is None:
+        return False
+    try:
+        return not Format(fmt).writable
+    except (ValueError, NotImplementedError):
+        return "O" in fmt
 
 
 def select(buf: int, layout: Layout, index: tuple[int, ...]) -> tuple[int, Layout]:

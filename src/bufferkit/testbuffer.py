@@ -1,10 +1,11 @@
 """A drop-in for CPython's private ``_testbuffer`` module.
 
 ``from bufferkit.testbuffer import *`` gives the names ``from _testbuffer import *``
-gives: ``ndarray`` (``bufferkit.NDArray``), ``staticarray``, the ``ND_*`` and
-``PyBUF_*`` constants, ``ND_MAX_NDIM`` and the functions ``get_pointer``,
-``get_sizeof_void_p``, ``slice_indices``, ``get_contiguous``,
-``py_buffer_to_contiguous``, ``is_contiguous`` and ``cmp_contig``.
+gives: ``ndarray`` (``bufferkit.NDArray`` with ``struct`` formats only, as C's),
+``staticarray``, the ``ND_*`` and ``PyBUF_*`` constants, ``ND_MAX_NDIM`` and the
+functions ``get_pointer``, ``get_sizeof_void_p``, ``slice_indices``,
+``get_contiguous``, ``py_buffer_to_contiguous``, ``is_contiguous`` and
+``cmp_contig``.
 ``docs/testbuffer.md`` lists what PEP 688 cannot express.
 
 Invariants:
@@ -42,8 +43,10 @@ from .ndarray import (
     buffer_is_contiguous,
     c_int,
     c_ssize,
+    fitted_format,
     head_is_contiguous,
     info_layout,
+    item_format,
     select,
     unpack_slice,
 )
@@ -88,7 +91,19 @@ __all__ = [
     "staticarray",
 ]
 
-ndarray = NDArray
+
+class ndarray(NDArray):
+    """``_testbuffer.ndarray``: ``NDArray`` with ``struct`` formats only.
+
+    Formats ``struct`` refuses (records ``T{}``, ``Zd`` before 3.15, ``g``, ...)
+    are refused with its ``struct.error``, and items follow ``_testbuffer``'s
+    rules on every format (a complex number is one value from 3.15 only), with
+    its checks and messages; ``NDArray`` packs the rest with ``Format``.
+    """
+
+    __slots__ = ()
+    _struct_only = True
+
 
 PyBUF_SIMPLE: Final = int(BufferFlags.SIMPLE)
 PyBUF_WRITABLE: Final = int(BufferFlags.WRITABLE)
@@ -149,7 +164,8 @@ def slice_indices(key: object, length: object) -> tuple[int, int, int, int]:
 
 
 def _items_format(info: BufferInfo) -> Format:
-    return Format(info.format or "B")
+    """The format that reads ``info``'s items, as ``_testbuffer`` unpacks them."""
+    return fitted_format(item_format(info.format, struct_only=True), info.itemsize)
 
 
 def get_pointer(bufobj: object, seq: object) -> Any:
