@@ -36,9 +36,10 @@ def test_release_in_another_thread_during_an_operation(kind: str, name: str) -> 
     assert stats["wrong"] == 0, f"wrong results: {stats}"
     assert stats["released_reads"] == 0, f"a released view still reads memory: {stats}"
     assert stats["leaks"] == 0, f"the buffer stayed held after every view was released: {stats}"
-    if kind == "mmap" and name not in ("export", "eq"):
+    if kind == "mmap" and name not in ("export", "eq", "slice assign big"):
         # the race happened: releases landed while the operation was running (a whole
-        # view compares with bytes in one C call: no release can land inside it)
+        # view compares with bytes, and a slice is assigned from bytes, in one C call
+        # that holds the GIL: no release can land inside it)
         assert stats["in_flight"] >= 1, stats
 
 

@@ -85,6 +85,28 @@ def _assign_big(view: Any) -> Any:
     return None
 
 
+class _Relay:
+    """A source exporter written in Python: its copy takes the general path (ctypes
+    ``memmove``, which lets other threads run), not the builtin's one C call."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __buffer__(self, flags: int) -> memoryview:
+        return memoryview(self.data)
+
+    def __release_buffer__(self, view: memoryview) -> None:
+        view.release()
+
+
+_BIG_RELAYED = _Relay(BIG_DATA)
+
+
+def _assign_big_relayed(view: Any) -> Any:
+    view[:] = _BIG_RELAYED
+    return None
+
+
 def _assign_small(view: Any) -> Any:
     view[16:32] = DATA[16:32]
     return None
@@ -102,7 +124,8 @@ OPERATIONS: dict[str, tuple[bytes, Callable[[Any], Any], Callable[[Any], Any]]] 
     "item read 2-d": (DATA, as_("<d", (16, 32)), lambda v: v[3, 7]),
     "item write": (DATA, as_(), _write_item),
     "slice assign": (DATA, as_(), _assign_small),
-    "slice assign big": (BIG_DATA, as_(), _assign_big),
+    "slice assign big": (BIG_DATA, as_(), _assign_big),  # (from bytes: one C call)
+    "slice assign big relayed": (BIG_DATA, as_(), _assign_big_relayed),
     "eq": (DATA, as_(), lambda v: v == DATA),  # (a whole view: one C call, no window)
     "eq array": (DATA, as_(), lambda v: v == _ARRAY),
     "eq record": (DATA[:4000], as_(RECORD), lambda v: v == MemoryView(DATA[:4000]).cast(RECORD)),
