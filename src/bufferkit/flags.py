@@ -18,6 +18,7 @@ Invariants:
 from __future__ import annotations
 
 import operator
+from functools import lru_cache
 
 __all__ = [
     "ANY_CONTIGUOUS",
@@ -47,6 +48,7 @@ __all__ = [
     "BufferFlags",
     "describe",
     "refusal",
+    "remembered_refusal",
     "request",
     "wants_any_contiguous",
     "wants_c_contiguous",
@@ -263,3 +265,18 @@ def refusal(
     if wants_format(flags) and not wants_shape(flags):
         return "format"
     return None
+
+
+@lru_cache(maxsize=512)
+def remembered_refusal(
+    flags: int, readonly: bool, c_contiguous: bool, f_contiguous: bool, indirect: bool
+) -> str | None:
+    """``refusal``, remembered (a few requests meet a few kinds of layout: every
+    getbuffer of bufferkit's exporters asks it)."""
+    return refusal(
+        flags,
+        readonly=readonly,
+        c_contiguous=c_contiguous,
+        f_contiguous=f_contiguous,
+        indirect=indirect,
+    )

@@ -60,7 +60,7 @@ from functools import lru_cache
 from . import _capi, engine
 from .flags import (
     BufferFlags,
-    refusal,
+    remembered_refusal,
     wants_format,
     wants_shape,
     wants_strides,
@@ -257,6 +257,22 @@ def adjust_indices(length: int, start: int, stop: int, step: int) -> tuple[int, 
 def _shape_of(length: int, itemsize: int, shape: Sequence[int] | None) -> tuple[int, ...]:
     """The shape, or the one dimension a ``Py_buffer`` without shape has."""
     return tuple(shape) if shape is not None else (length // itemsize,)
+
+
+@lru_cache(maxsize=512)
+def _contiguity(
+    length: int,
+    itemsize: int,
+    shape: tuple[int, ...] | None,
+    strides: tuple[int, ...] | None,
+    suboffsets: tuple[int, ...] | None,
+) -> tuple[bool, bool]:
+    """(C-contiguous, Fortran-contiguous) of those fields, remembered (every export
+    of a base asks)."""
+    return (
+        buffer_is_contiguous(length, itemsize, shape, strides, suboffsets, "C"),
+        buffer_is_contiguous(length, itemsize, shape, strides, suboffsets, "F"),
+    )
 
 
 def buffer_is_contiguous(
@@ -619,7 +635,7 @@ class _Base:
 
     def contiguity(self) -> tuple[bool, bool]:
         """(C-contiguous, Fortran-contiguous) as ``PyBuffer_IsContiguous`` says."""
-        return self.is_contiguous("C"), self.is_contiguous("F")
+        return _contiguity(self.length, self.itemsize, self.shape, self.strides, self.suboffsets)
 
     def derived_flags(self) -> int:
         """``init_flags``: what the structure says about itself."""
@@ -837,12 +853,8 @@ def _check_request(base: _Base, flags: int, contiguity: tuple[bool, bool]) -> No
         raise BufferError("re-exporter does not provide format, shape or strides")
     if base.flags & ND_GETBUF_FAIL:
         raise BufferError("ND_GETBUF_FAIL: forced test exception")
-    rule = refusal(
-        flags,
-        readonly=base.readonly,
-        c_contiguous=contiguity[0],
-        f_contiguous=contiguity[1],
-        indirect=bool(base.flags & ND_PIL),
+    rule = remembered_refusal(
+        flags, base.readonly, contiguity[0], contiguity[1], bool(base.flags & ND_PIL)
     )
     if rule is not None:
         raise BufferError(_REFUSALS[rule])
@@ -852,12 +864,16 @@ def _exported_view(base: _Base, indirect: bool, contiguity: tuple[bool, bool]) -
     """The memoryview handed to CPython, its own getbuffer flags set to ours."""
     view = base.view()
     empty = view.nbytes == 0
-    _capi.set_memoryview_flags(
-        view,
-        c_contiguous=contiguity[0] and (empty or view.c_contiguous),
-        f_contiguous=contiguity[1] and (empty or view.f_contiguous),
-        indirect=indirect,
-    )
+    c_contiguous = contiguity[0] and (empty or view.c_contiguous)
+    f_contiguous = contiguity[1] and (empty or view.f_contiguous)
+    if (c_contiguous, f_contiguous, indirect) != (
+        view.c_contiguous,
+        view.f_contiguous,
+        bool(view.suboffsets),
+    ):  # (a view's own flags already say so: nothing to write)
+        _capi.set_memoryview_flags(
+            view, c_contiguous=c_contiguous, f_contiguous=f_contiguous, indirect=indirect
+        )
     return view
 
 

@@ -54,7 +54,7 @@ from itertools import chain
 from types import TracebackType
 
 from . import _capi, engine
-from .flags import FULL_RO, ND, refusal
+from .flags import FULL_RO, ND, remembered_refusal
 from .flags import request as valid_flags
 from .formats import BUILTIN_TEXTS, Format
 from .layout import Layout, equivalent_shapes
@@ -1127,15 +1127,9 @@ def _refuse(
     flags: int, readonly: bool, c_contiguous: bool, f_contiguous: bool, suboffsets: Any
 ) -> None:
     """Raise the builtin memoryview's ``BufferError`` for a request it would refuse."""
-    rule = _rule(flags, readonly, c_contiguous, f_contiguous, suboffsets is not None)
+    rule = remembered_refusal(flags, readonly, c_contiguous, f_contiguous, suboffsets is not None)
     if rule is not None:
         raise BufferError(_REFUSALS[rule])
-
-
-@lru_cache(maxsize=512)
-def _rule(flags: int, readonly: bool, c: bool, f: bool, indirect: bool) -> str | None:
-    """``flags.refusal`` remembered (a few requests meet a few kinds of layout)."""
-    return refusal(flags, readonly=readonly, c_contiguous=c, f_contiguous=f, indirect=indirect)
 
 
 def _is_plain_slice(part: object) -> bool:
