@@ -67,7 +67,15 @@ from .flags import (
 )
 from .formats import Format
 from .layout import Layout, c_strides, equivalent_shapes, f_strides
-from .managed import BufferInfo, record_export, request, settle_export
+from .managed import (
+    PLAIN_EXPORTS,
+    BufferInfo,
+    exports_held,
+    record_export,
+    request,
+    settle,
+    settle_export,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -582,6 +590,7 @@ class _Base:
 
     __slots__ = (
         "buf",
+        "export_template",
         "exports",
         "flags",
         "fmt",
@@ -619,8 +628,9 @@ class _Base:
         self.fmt, self.ndim, self.shape, self.strides = fmt, ndim, shape, strides
         self.suboffsets, self.flags, self.offset, self.owner = suboffsets, flags, offset, owner
         self.obj = obj
-        self.exports = 0
+        self.exports = 0  # (where exports are not counted by their managed buffer)
         self.template: memoryview | None = None
+        self.export_template: memoryview | None = None
 
     def layout(self) -> Layout:
         """The layout relative to ``buf`` (missing shape or strides reconstructed)."""
@@ -652,18 +662,35 @@ class _Base:
         """
         template = self.template
         if template is None:
-            template = self.template = _capi.memoryview_over(
-                self.buf or _capi.EMPTY_ADDRESS,
-                itemsize=self.itemsize,
-                fmt=self.fmt or "B",
-                shape=self.shape if self.ndim != 0 else (),
-                strides=self.strides,
-                suboffsets=self.suboffsets,
-                readonly=self.readonly,
-                keepalive=self.owner,
-                length=self.length,
-            )
+            template = self.template = self._new_template()
         return memoryview(template)
+
+    def export_view(self) -> memoryview:
+        """``view()`` for an export: a sibling of a template of its own, whose managed
+        buffer counts the exports (``exports_held``)."""
+        template = self.export_template
+        if template is None:
+            template = self.export_template = self._new_template()
+        return memoryview(template)
+
+    def exports_held(self) -> int:
+        """How many exports of this base are held."""
+        if _COUNTED:
+            return exports_held(self.export_template, None)
+        return self.exports
+
+    def _new_template(self) -> memoryview:
+        return _capi.memoryview_over(
+            self.buf or _capi.EMPTY_ADDRESS,
+            itemsize=self.itemsize,
+            fmt=self.fmt or "B",
+            shape=self.shape if self.ndim != 0 else (),
+            strides=self.strides,
+            suboffsets=self.suboffsets,
+            readonly=self.readonly,
+            keepalive=self.owner,
+            length=self.length,
+        )
 
 
 def _consumer_base(info: BufferInfo, owner: object, flags: int) -> _Base:
@@ -842,13 +869,23 @@ def _to_pil(base: _Base, data: _capi.Memory, direct: Layout) -> _Base:
 
 
 # --- requests -----------------------------------------------------------------------
+#
+# Where ``managed.PLAIN_EXPORTS`` holds, an export is a sibling of its base's export
+# template and the template's managed buffer counts them (a view dropped unreleased
+# unregisters as it dies); elsewhere ``managed``'s ledger counts them on the base.
+
+_COUNTED = PLAIN_EXPORTS
 
 
 def _check_request(base: _Base, flags: int, contiguity: tuple[bool, bool]) -> None:
     """``ndarray_getbuf``'s refusals, in its order and with its messages."""
-    if base.ndim != 0 and (
-        (wants_shape(flags) and base.shape is None)
-        or (wants_strides(flags) and base.strides is None)
+    if (
+        (base.shape is None or base.strides is None)
+        and base.ndim != 0
+        and (
+            (wants_shape(flags) and base.shape is None)
+            or (wants_strides(flags) and base.strides is None)
+        )
     ):
         raise BufferError("re-exporter does not provide format, shape or strides")
     if base.flags & ND_GETBUF_FAIL:
@@ -862,7 +899,7 @@ def _check_request(base: _Base, flags: int, contiguity: tuple[bool, bool]) -> No
 
 def _exported_view(base: _Base, indirect: bool, contiguity: tuple[bool, bool]) -> memoryview:
     """The memoryview handed to CPython, its own getbuffer flags set to ours."""
-    view = base.view()
+    view = base.export_view()
     empty = view.nbytes == 0
     c_contiguous = contiguity[0] and (empty or view.c_contiguous)
     f_contiguous = contiguity[1] and (empty or view.f_contiguous)
@@ -1058,8 +1095,9 @@ class NDArray:
         contiguity = base.contiguity()
         _check_request(base, flags, contiguity)
         view = _exported_view(base, bool(base.flags & ND_PIL), contiguity)
-        base.exports += 1
-        self._track(view, base)
+        if not _COUNTED:
+            base.exports += 1
+            self._track(view, base)
         return view
 
     def _redirected_view(self, base: _Base, flags: int) -> memoryview:
@@ -1084,7 +1122,30 @@ class NDArray:
             self._bases.remove(base)
 
     def __release_buffer__(self, view: memoryview, /) -> None:
-        settle_export(view, self)
+        if _COUNTED and type(view) is memoryview:
+            bases: list[_Base] | None = getattr(self, "_bases", None)
+            if bases is None:  # the collector cleared this array first (a dying cycle)
+                settle(view, None, self)  # (quiet then, else ValueError)
+                return
+            templates = [base.export_template for base in bases]
+            for base, template in zip(bases, templates, strict=True):
+                if template is not None and _capi.share_managed_buffer(view, template):
+                    settle(view, template, self)
+                    self._prune(base)
+                    return
+            if not self._exported:  # no redirected export (the ledger's) to look among
+                made = [template for template in templates if template is not None]
+                # not ours: ValueError; quiet in a collection for a view, or bases, the
+                # collector cleared first (no template left: nothing to compare with)
+                settle(view, made[0] if made else None, self)
+                return
+        settle_export(view, self)  # a redirected export (the ledger's), or ValueError
+
+    def _prune(self, base: _Base) -> None:
+        """Forget a base below the head once its last export is released (C's
+        ``ndarray_releasebuf``; a base with no export ever stays on the stack)."""
+        if base is not self._head and not base.exports_held() and base in self._bases:
+            self._bases.remove(base)
 
     # -- structure ----------------------------------------------------------------
 
@@ -1115,7 +1176,7 @@ class NDArray:
     def _check_mutable(self, held_ok: bool) -> None:
         if self._consumer:
             raise BufferError(_IMMUTABLE)
-        exports = self._head.exports
+        exports = self._head.exports_held()
         if exports and not held_ok:
             plural = "" if exports == 1 else "s"
             raise BufferError(f"cannot change structure: {exports} exported buffer{plural}")

@@ -401,7 +401,10 @@ def _one_in(count: int) -> st.SearchStrategy[bool]:
 
 @lru_cache(maxsize=1024)
 def _lists(values: st.SearchStrategy[Any], count: int, unique: bool) -> st.SearchStrategy[Any]:
-    return st.lists(values, min_size=count, max_size=count, unique=unique)
+    if not unique:
+        return st.lists(values, min_size=count, max_size=count)
+    # (sub-array items are lists: unhashable, so their text tells them apart)
+    return st.lists(values, min_size=count, max_size=count, unique_by=repr)
 
 
 _ODDS: Final = {
