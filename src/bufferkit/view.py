@@ -78,6 +78,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    _Casts = dict[
+        tuple[str, tuple[int, ...] | None], tuple[Layout, Format, bool]
+    ]  # (format, shape) -> the cast
+
 __all__ = ["MemoryView", "read_answer"]
 
 _RELEASED = "operation forbidden on released memoryview object"
@@ -97,6 +101,14 @@ _ND = ND
 _FULL_RO = FULL_RO
 _INTERPRETED = frozenset({"_base", "_layout", "_ndim", "_format", "_text", "_readonly"})
 _HELPERS = frozenset({"_reader", "_slicings"})
+# what the state in _extra reads as once the collector has cleared it (or _extra)
+_CLEARED: dict[str, Any] = {
+    "_extra": None,
+    "_exact": None,
+    "_casts": None,
+    "_exports": 0,
+    "_request": _FULL_RO,
+}
 _get_attribute = object.__getattribute__
 _BYTE_STRINGS = frozenset({bytes, bytearray})
 _NO_ITEMS = ()  # subscripting it with a slice runs the builtin's checks of the slice
@@ -226,9 +238,9 @@ class MemoryView:
     # the pin, its request and the three below; its layout fields (``_INTERPRETED``)
     # are read from the pin on first use (``__getattr__``).
     __slots__ = (
-        "__dict__",
         "__weakref__",
         "_base",
+        "_extra",
         "_format",
         "_hash",
         "_layout",
@@ -246,14 +258,11 @@ class MemoryView:
     _ndim: int
     _pin: memoryview | None  # None once released
     _readonly: bool
-    _request: int = _FULL_RO  # of a view made from an exporter (others: in __dict__)
     _text: str
     _whole: bool  # the view is its pin's own answer, layout and format text alike: the
     # request was FULL_RO, not through an adapter (a builtin memoryview exporter), the
     # format was not NULL (opaque items), and no object pointers (exported read-only)
-    _exact: memoryview | None = None
-    _casts: dict[tuple[str, tuple[int, ...] | None], tuple[Layout, Format, bool]] | None = None
-    _exports = 0  # buffers exported and not yet released
+    _extra: _Extra | None  # what few views need (see _Extra), made on first use
     _hash: int | None  # None until hashed (kept after release, as the builtin keeps it)
     _reader: memoryview | None
     _slicings: dict[Any, Layout] | None
@@ -270,7 +279,7 @@ class MemoryView:
         if flags is not FULL_RO:  # (the default itself needs no check)
             flags = valid_flags(flags)  # as the builtin validates them
         view = _new_object(cls)
-        view._hash = None
+        view._hash = view._extra = None
         if type(object) is MemoryView:  # (isinstance would trust a forged __class__)
             object._held()
             object._check_request(flags)
@@ -304,9 +313,61 @@ class MemoryView:
             self._interpret()
         elif name in _HELPERS:
             self._reader = self._slicings = None
+        elif name in _CLEARED:  # cleared by the collector: a view in a dying cycle
+            return _CLEARED[name]
         else:
             raise AttributeError(f"'MemoryView' object has no attribute {name!r}")
         return _get_attribute(self, name)
+
+    # The rarely set state lives in _extra (one slot: a view stays small).
+
+    def _more(self) -> _Extra:
+        extra = self._extra
+        if extra is None:
+            extra = self._extra = _Extra()
+        return extra
+
+    @property
+    def _exact(self) -> memoryview | None:
+        """The builtin memoryview of this very view that exports share (or None)."""
+        extra = self._extra
+        return None if extra is None else extra.exact
+
+    @_exact.setter
+    def _exact(self, exact: memoryview | None) -> None:
+        self._more().exact = exact
+
+    @property
+    def _casts(
+        self,
+    ) -> _Casts | None:
+        """The casts this view made, remembered (or None)."""
+        extra = self._extra
+        return None if extra is None else extra.casts
+
+    @_casts.setter
+    def _casts(self, casts: _Casts) -> None:
+        self._more().casts = casts
+
+    @property
+    def _exports(self) -> int:
+        """Buffers exported and not yet released (where the ledger counts them)."""
+        extra = self._extra
+        return 0 if extra is None else extra.exports
+
+    @_exports.setter
+    def _exports(self, count: int) -> None:
+        self._more().exports = count
+
+    @property
+    def _request(self) -> int:
+        """The request of a view made from an exporter."""
+        extra = self._extra
+        return _FULL_RO if extra is None else extra.request
+
+    @_request.setter
+    def _request(self, flags: int) -> None:
+        self._more().request = flags
 
     def _interpret(self) -> None:
         """Set the layout fields from the answer the pin holds (``read_answer``)."""
@@ -343,7 +404,7 @@ class MemoryView:
     def _sub(self, pin: memoryview, layout: Layout, base: int) -> MemoryView:
         """A view of the same request, format and mode with another layout."""
         view = _new_object(MemoryView)
-        view._hash = None
+        view._hash = view._extra = None
         view._adopt(pin, base, layout, self._format, self._text, self._readonly)
         return view
 
@@ -357,7 +418,7 @@ class MemoryView:
     ) -> MemoryView:
         """A view of the same request with another layout, format or mode."""
         view = _new_object(MemoryView)
-        view._hash = None
+        view._hash = view._extra = None
         view._adopt(
             pin,
             self._base,
@@ -728,7 +789,7 @@ class MemoryView:
                 if known is not None and pin is not None:
                     # self._sub(pin, known, self._base), written out (a call costs ~35 ns)
                     view = _new_object(MemoryView)
-                    view._hash = None
+                    view._hash = view._extra = None
                     view._base = self._base
                     view._layout = known
                     view._ndim = len(known.shape)
@@ -1019,7 +1080,7 @@ class MemoryView:
             pin = self._pin
             if known is not None and pin is not None:
                 view = _new_object(MemoryView)
-                view._hash = None
+                view._hash = view._extra = None
                 view._base = self._base
                 view._layout = layout = known[0]
                 view._ndim = len(layout.shape)
@@ -1115,6 +1176,19 @@ class MemoryView:
 
 
 _C_SOURCES = frozenset({bytes, bytearray, memoryview, MemoryView})  # (no user code in them)
+
+
+class _Extra:
+    """The state few views need, in one object a view makes on first use."""
+
+    __slots__ = ("casts", "exact", "exports", "request")
+
+    def __init__(self) -> None:
+        self.exact: memoryview | None = None
+        self.casts: _Casts | None
+        self.casts = None
+        self.exports = 0
+        self.request = _FULL_RO
 
 
 def _answer_flags(pin: memoryview) -> tuple[bool, bool, bool, tuple[int, ...] | None]:
