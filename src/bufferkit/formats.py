@@ -473,8 +473,25 @@ class _LongDouble(_Element):
         if self.parts == 2:
             numbers = _complex_values(values)
             values = list(chain.from_iterable(map(operator.attrgetter("real", "imag"), numbers)))
-        doubles = struct.unpack(f"{len(values)}d", struct.pack(f"{len(values)}d", *values))
-        return _capi.long_doubles_to(doubles)
+        try:
+            packed = struct.pack(f"{len(values)}d", *values)
+        except struct.error:
+            _check_as_doubles(values)  # the builtin's TypeError for a value of a wrong type
+            raise
+        return _capi.long_doubles_to(struct.unpack(f"{len(values)}d", packed))
+
+
+def _check_as_doubles(values: Sequence[Any]) -> None:
+    """Store each value as the builtin memoryview stores a ``'d'`` (error path only):
+    ``TypeError`` for a non-number, ``ValueError`` for one too large."""
+    checker: Any = memoryview(bytearray(8)).cast("d")
+    for value in values:
+        try:
+            checker[0] = value
+        except TypeError:
+            raise TypeError(f"must be a real number, not {type(value).__name__}") from None
+        except ValueError:  # (values go through a double: precision and range)
+            raise ValueError("out of the range of a double") from None
 
 
 class _Record(_Element):
