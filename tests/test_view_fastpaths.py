@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from bufferkit import BufferFlags, MemoryView
 
+from exporters import CountingExporter
 from layouts import NATIVE_FORMATS, Spec, examples, specs, testbuffer
 from view_oracles import outcome
 
@@ -100,19 +101,6 @@ def test_a_cached_cast_still_refuses_what_a_new_one_refuses() -> None:
         view.cast("B", (2, 4))
 
 
-class _Relay:
-    """An exporter in Python: its buffers take ``MemoryView``'s general path."""
-
-    def __init__(self, source: Any) -> None:
-        self.source = source
-
-    def __buffer__(self, flags: int) -> memoryview:
-        return memoryview(self.source)
-
-    def __release_buffer__(self, view: memoryview) -> None:
-        view.release()
-
-
 @EXAMPLES
 @given(specs(max_ndim=2), st.data())
 def test_slice_assignment_in_c_equals_the_general_path(spec: Spec, data: st.DataObject) -> None:
@@ -135,7 +123,7 @@ def test_slice_assignment_in_c_equals_the_general_path(spec: Spec, data: st.Data
         return view.tobytes()
 
     in_c = outcome(lambda view: assign(view, source), views[0])
-    relayed = outcome(lambda view: assign(view, _Relay(source)), views[1])
+    relayed = outcome(lambda view: assign(view, CountingExporter(source)), views[1])
     assert in_c == relayed, (kind, key)
     assert memoryview(fast).tobytes() == memoryview(general).tobytes()
 

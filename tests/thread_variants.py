@@ -29,6 +29,8 @@ from typing import Any
 from attack_child import PATTERN, Victim, emit
 from bufferkit import MemoryView
 
+from exporters import CountingExporter
+
 SIZE = 4096
 DATA = PATTERN * (SIZE // len(PATTERN))
 BIG = 4 << 20  # slice assignment of this many bytes: memmove runs without the GIL
@@ -85,21 +87,9 @@ def _assign_big(view: Any) -> Any:
     return None
 
 
-class _Relay:
-    """A source exporter written in Python: its copy takes the general path (ctypes
-    ``memmove``, which lets other threads run), not the builtin's one C call."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def __buffer__(self, flags: int) -> memoryview:
-        return memoryview(self.data)
-
-    def __release_buffer__(self, view: memoryview) -> None:
-        view.release()
-
-
-_BIG_RELAYED = _Relay(BIG_DATA)
+# a source exporter written in Python: its copy takes the general path (ctypes
+# memmove, which lets other threads run), not the builtin's one C call
+_BIG_RELAYED = CountingExporter(BIG_DATA)
 
 
 def _assign_big_relayed(view: Any) -> Any:
