@@ -1123,22 +1123,18 @@ class NDArray:
 
     def __release_buffer__(self, view: memoryview, /) -> None:
         if _COUNTED and type(view) is memoryview:
-            bases: list[_Base] | None = getattr(self, "_bases", None)
-            if bases is None:  # the collector cleared this array first (a dying cycle)
-                settle(view, None, self)  # (quiet then, else ValueError)
-                return
-            templates = [base.export_template for base in bases]
+            # (the collector may have cleared this array, its bases or the view first)
+            bases: list[_Base] = getattr(self, "_bases", None) or []
+            templates = [getattr(base, "export_template", None) for base in bases]
             for base, template in zip(bases, templates, strict=True):
                 if template is not None and _capi.share_managed_buffer(view, template):
                     settle(view, template, self)
                     self._prune(base)
                     return
-            if not self._exported:  # no redirected export (the ledger's) to look among
-                made = [template for template in templates if template is not None]
-                # not ours: ValueError; quiet in a collection for a view, or bases, the
-                # collector cleared first (no template left: nothing to compare with)
-                settle(view, made[0] if made else None, self)
-                return
+            if not getattr(self, "_exported", None):  # no redirected export (the ledger's)
+                made = next((template for template in templates if template is not None), None)
+                settle(view, made, self)  # not ours: ValueError (quiet in a collection for
+                return  # a view released first, or with no template left to compare with)
         settle_export(view, self)  # a redirected export (the ledger's), or ValueError
 
     def _prune(self, base: _Base) -> None:

@@ -101,14 +101,6 @@ _ND = ND
 _FULL_RO = FULL_RO
 _INTERPRETED = frozenset({"_base", "_layout", "_ndim", "_format", "_text", "_readonly"})
 _HELPERS = frozenset({"_reader", "_slicings"})
-# what the state in _extra reads as once the collector has cleared it (or _extra)
-_CLEARED: dict[str, Any] = {
-    "_extra": None,
-    "_exact": None,
-    "_casts": None,
-    "_exports": 0,
-    "_request": _FULL_RO,
-}
 _get_attribute = object.__getattribute__
 _BYTE_STRINGS = frozenset({bytes, bytearray})
 _NO_ITEMS = ()  # subscripting it with a slice runs the builtin's checks of the slice
@@ -313,13 +305,15 @@ class MemoryView:
             self._interpret()
         elif name in _HELPERS:
             self._reader = self._slicings = None
-        elif name in _CLEARED:  # cleared by the collector: a view in a dying cycle
-            return _CLEARED[name]
+        elif name == "_extra":  # cleared by the collector: a view in a dying cycle
+            return None
         else:
             raise AttributeError(f"'MemoryView' object has no attribute {name!r}")
         return _get_attribute(self, name)
 
-    # The rarely set state lives in _extra (one slot: a view stays small).
+    # The rarely set state lives in _extra (one slot: a view stays small). A field
+    # reads as its default where _extra, or its slot, is not set (or the collector
+    # cleared it): ``getattr(None, name, default)`` is the default too.
 
     def _more(self) -> _Extra:
         extra = self._extra
@@ -330,20 +324,18 @@ class MemoryView:
     @property
     def _exact(self) -> memoryview | None:
         """The builtin memoryview of this very view that exports share (or None)."""
-        extra = self._extra
-        return None if extra is None else extra.exact
+        exact: memoryview | None = getattr(self._extra, "exact", None)
+        return exact
 
     @_exact.setter
     def _exact(self, exact: memoryview | None) -> None:
         self._more().exact = exact
 
     @property
-    def _casts(
-        self,
-    ) -> _Casts | None:
+    def _casts(self) -> _Casts | None:
         """The casts this view made, remembered (or None)."""
-        extra = self._extra
-        return None if extra is None else extra.casts
+        casts: _Casts | None = getattr(self._extra, "casts", None)
+        return casts
 
     @_casts.setter
     def _casts(self, casts: _Casts) -> None:
@@ -352,8 +344,8 @@ class MemoryView:
     @property
     def _exports(self) -> int:
         """Buffers exported and not yet released (where the ledger counts them)."""
-        extra = self._extra
-        return 0 if extra is None else extra.exports
+        count: int = getattr(self._extra, "exports", 0)
+        return count
 
     @_exports.setter
     def _exports(self, count: int) -> None:
@@ -362,8 +354,8 @@ class MemoryView:
     @property
     def _request(self) -> int:
         """The request of a view made from an exporter."""
-        extra = self._extra
-        return _FULL_RO if extra is None else extra.request
+        flags: int = getattr(self._extra, "request", _FULL_RO)
+        return flags
 
     @_request.setter
     def _request(self, flags: int) -> None:
@@ -1179,16 +1171,14 @@ _C_SOURCES = frozenset({bytes, bytearray, memoryview, MemoryView})  # (no user c
 
 
 class _Extra:
-    """The state few views need, in one object a view makes on first use."""
+    """The state few views need, in one object a view makes on first use (an unset
+    slot reads as the view's default: see ``MemoryView._exact`` and its siblings)."""
 
     __slots__ = ("casts", "exact", "exports", "request")
-
-    def __init__(self) -> None:
-        self.exact: memoryview | None = None
-        self.casts: _Casts | None
-        self.casts = None
-        self.exports = 0
-        self.request = _FULL_RO
+    exact: memoryview | None
+    casts: _Casts | None
+    exports: int
+    request: int
 
 
 def _answer_flags(pin: memoryview) -> tuple[bool, bool, bool, tuple[int, ...] | None]:
