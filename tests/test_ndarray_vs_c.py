@@ -343,7 +343,7 @@ class History:
         self.seen.append([outcome(held.tolist) for held in self.held])
 
     def _describe(self, result: Any) -> Any:
-        return result if isinstance(result, (int, type(None))) else type(result).__name__
+        return result if isinstance(result, (int, tuple, type(None))) else type(result).__name__
 
     def _do(self, step: str, spec: Spec | None) -> Any:
         if step == "push":
@@ -355,7 +355,7 @@ class History:
         if step in ("view", "slice"):
             made = memoryview(self.array) if step == "view" else self.array[::-1]
             self.held.append(made)
-            return None
+            return _export_summary(made) if step == "view" else None
         if step in ("release", "drop") and self.held:
             held = self.held.pop(0)
             if isinstance(held, memoryview):
@@ -387,7 +387,14 @@ def test_push_pop_and_held_exports_agree(case: tuple[Spec, bool, list[tuple[str,
         assert c_history.seen == py_history.seen
 
 
+def _export_summary(view: memoryview) -> tuple[Any, ...]:
+    """What a consumer of an export sees of its layout."""
+    return (view.shape, view.strides, view.suboffsets, view.c_contiguous, view.f_contiguous)
+
+
 SCRIPTS = [
+    "view release suboffsets view",
+    "view suboffsets view release release",
     "view push release pop pop",
     "view push view pop release pop release pop",
     "slice push push pop drop pop pop",

@@ -721,7 +721,7 @@ def share_managed_buffer(first: memoryview, second: memoryview) -> bool:
     Precondition: ``VIEWS_COUNTED``.
     """
     referents = _get_referents(first)
-    return len(referents) == 1 and referents == _get_referents(second)
+    return referents == _get_referents(second) and len(referents) == 1
 
 
 def views_on(address: int) -> int:

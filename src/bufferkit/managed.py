@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from .flags import BufferFlags
 
 __all__ = [
+    "COUNTED_EXPORTS",
     "PLAIN_EXPORTS",
     "SHIELDING",
     "BufferInfo",
@@ -59,8 +60,10 @@ __all__ = [
     "request",
     "settle",
     "settle_export",
+    "shield_export",
     "shield_held",
     "sweep_exports",
+    "try_settle",
 ]
 
 _FULL_RO = FULL_RO
@@ -258,6 +261,7 @@ SHIELDING = sys.version_info < (3, 12, 7)
 _LEDGER = _Ledger(shielding=SHIELDING)
 _VIEWS_COUNTED = _capi.VIEWS_COUNTED  # (fixed at import, as the probes that decide it)
 PLAIN_EXPORTS = _VIEWS_COUNTED and not SHIELDING
+COUNTED_EXPORTS = _VIEWS_COUNTED  # (exports of a template: shielded where SHIELDING)
 """True where ``export_of(template, exporter)`` is just ``memoryview(template)``."""
 gc.callbacks.append(_LEDGER.watch_collections)
 
@@ -318,31 +322,44 @@ def settle(view: object, template: memoryview | None, exporter: Any) -> None:
         return
     if type(view) is not memoryview:
         raise TypeError("expected a memoryview object")
+    if try_settle(view, template):
+        return
+    if (_LEDGER.collecting or _LEDGER.finalizing()) and (template is None or _is_released(view)):
+        return  # the collector cleared the exporter or the export first (a dying
+        # cycle, or exit); its managed buffer has released or will release it
+    raise ValueError("memoryview's buffer is not this object")
+
+
+def try_settle(view: memoryview, template: memoryview | None) -> bool:
+    """Settle ``view`` if it is a held export of ``template`` (made by ``export_of``)
+    not yet settled, and say True; else do nothing and say False.
+
+    Preconditions: ``_VIEWS_COUNTED``; ``type(view) is memoryview``.
+    """
+    if template is None or view is template:
+        return False
     try:
         view.readonly  # noqa: B018 (ValueError once released)
-        ours = (
-            template is not None
-            and view is not template
-            and _capi.share_managed_buffer(view, template)
-        )
+        if not _capi.share_managed_buffer(view, template):
+            return False
     except ValueError:
-        ours = False
-    if ours and _LEDGER.told:
+        return False
+    if _LEDGER.told:
         told = _LEDGER.told.get(id(view))
-        ours = told is None or told() is not view
-    if not ours:
-        if (_LEDGER.collecting or _LEDGER.finalizing()) and (
-            template is None or _is_released(view)
-        ):
-            return  # the collector cleared the exporter or the export first (a dying
-            # cycle, or exit); its managed buffer has released or will release it
-        raise ValueError("memoryview's buffer is not this object")
+        if told is not None and told() is view:
+            return False
     if SHIELDING:
         _LEDGER.unshield(view)
     try:
         view.release()
     except BufferError:  # a consumer holds a buffer of it directly: it stays, told of
         _LEDGER.remember_told(view)
+    return True
+
+
+def shield_export(view: memoryview) -> None:
+    """Shield an export made from a template (3.12.0-3.12.6; else nothing)."""
+    _LEDGER.shield(view)
 
 
 def _is_released(view: memoryview) -> bool:

@@ -68,13 +68,16 @@ from .flags import (
 from .formats import Format
 from .layout import Layout, c_strides, equivalent_shapes, f_strides
 from .managed import (
-    PLAIN_EXPORTS,
+    COUNTED_EXPORTS,
+    SHIELDING,
     BufferInfo,
     exports_held,
     record_export,
     request,
     settle,
     settle_export,
+    shield_export,
+    try_settle,
 )
 
 TYPE_CHECKING = False
@@ -600,7 +603,9 @@ class _Base:
         "obj",
         "offset",
         "owner",
+        "plain_requests",
         "readonly",
+        "retired_templates",
         "shape",
         "strides",
         "suboffsets",
@@ -631,6 +636,8 @@ class _Base:
         self.exports = 0  # (where exports are not counted by their managed buffer)
         self.template: memoryview | None = None
         self.export_template: memoryview | None = None
+        self.retired_templates: list[memoryview] = []  # (held exports of older fields)
+        self.plain_requests: set[int] = set()
 
     def layout(self) -> Layout:
         """The layout relative to ``buf`` (missing shape or strides reconstructed)."""
@@ -675,9 +682,27 @@ class _Base:
 
     def exports_held(self) -> int:
         """How many exports of this base are held."""
-        if _COUNTED:
-            return exports_held(self.export_template, None)
-        return self.exports
+        if not _COUNTED:
+            return self.exports
+        retired = [t for t in self.retired_templates if exports_held(t, None)]
+        self.retired_templates = retired
+        held = sum(exports_held(t, None) for t in retired)
+        return held + exports_held(self.export_template, None)
+
+    def export_templates(self) -> list[memoryview]:
+        """The templates whose exports may be held (a collector may have cleared them)."""
+        current = getattr(self, "export_template", None)
+        retired: list[memoryview] = getattr(self, "retired_templates", [])
+        return retired if current is None else [current, *retired]
+
+    def fields_changed(self) -> None:
+        """Forget what was derived from the fields (held exports keep their own)."""
+        self.template = None
+        self.plain_requests.clear()
+        held = self.export_template
+        if _COUNTED and held is not None and exports_held(held, None):
+            self.retired_templates.append(held)
+        self.export_template = None
 
     def _new_template(self) -> memoryview:
         return _capi.memoryview_over(
@@ -870,11 +895,14 @@ def _to_pil(base: _Base, data: _capi.Memory, direct: Layout) -> _Base:
 
 # --- requests -----------------------------------------------------------------------
 #
-# Where ``managed.PLAIN_EXPORTS`` holds, an export is a sibling of its base's export
+# Where ``managed.COUNTED_EXPORTS`` holds, an export is a sibling of its base's export
 # template and the template's managed buffer counts them (a view dropped unreleased
-# unregisters as it dies); elsewhere ``managed``'s ledger counts them on the base.
+# unregisters as it dies; 3.12.0-3.12.6 shield it until released or unused);
+# elsewhere ``managed``'s ledger counts them on the base. A request a base accepted
+# whose export needs no flags of its own is remembered in ``plain_requests``: the
+# next one is a sibling of the template and nothing else.
 
-_COUNTED = PLAIN_EXPORTS
+_COUNTED = COUNTED_EXPORTS
 
 
 def _check_request(base: _Base, flags: int, contiguity: tuple[bool, bool]) -> None:
@@ -897,21 +925,25 @@ def _check_request(base: _Base, flags: int, contiguity: tuple[bool, bool]) -> No
         raise BufferError(_REFUSALS[rule])
 
 
-def _exported_view(base: _Base, indirect: bool, contiguity: tuple[bool, bool]) -> memoryview:
-    """The memoryview handed to CPython, its own getbuffer flags set to ours."""
+def _exported_view(
+    base: _Base, indirect: bool, contiguity: tuple[bool, bool]
+) -> tuple[memoryview, bool]:
+    """The memoryview handed to CPython, its own getbuffer flags set to ours, and
+    whether it needed that (a sibling of the template's already says so if not)."""
     view = base.export_view()
     empty = view.nbytes == 0
     c_contiguous = contiguity[0] and (empty or view.c_contiguous)
     f_contiguous = contiguity[1] and (empty or view.f_contiguous)
-    if (c_contiguous, f_contiguous, indirect) != (
+    if (c_contiguous, f_contiguous, indirect) == (
         view.c_contiguous,
         view.f_contiguous,
         bool(view.suboffsets),
-    ):  # (a view's own flags already say so: nothing to write)
-        _capi.set_memoryview_flags(
-            view, c_contiguous=c_contiguous, f_contiguous=f_contiguous, indirect=indirect
-        )
-    return view
+    ):
+        return view, False
+    _capi.set_memoryview_flags(
+        view, c_contiguous=c_contiguous, f_contiguous=f_contiguous, indirect=indirect
+    )
+    return view, True
 
 
 # --- element access -------------------------------------------------------------
@@ -1087,17 +1119,31 @@ class NDArray:
     # -- the buffer protocol (PEP 688) --------------------------------------------
 
     def __buffer__(self, flags: int, /) -> memoryview:
-        base = self._head
+        base = self._bases[0]
+        if type(flags) is int and flags in base.plain_requests:
+            view = memoryview(base.export_template)  # type: ignore[arg-type]
+            if SHIELDING:
+                shield_export(view)
+            return view
+        return self._export(base, flags)
+
+    def _export(self, base: _Base, flags: int) -> memoryview:
+        """``__buffer__`` of a request not remembered in ``plain_requests``."""
         if self._consumer and base.flags & ND_REDIRECT and base.obj is not None:
             view = self._redirected_view(base, flags)
             self._track(view, None)
             return view
         contiguity = base.contiguity()
         _check_request(base, flags, contiguity)
-        view = _exported_view(base, bool(base.flags & ND_PIL), contiguity)
+        view, own_flags = _exported_view(base, bool(base.flags & ND_PIL), contiguity)
         if not _COUNTED:
             base.exports += 1
             self._track(view, base)
+            return view
+        if SHIELDING:
+            shield_export(view)
+        if type(flags) is int and not own_flags:
+            base.plain_requests.add(flags)
         return view
 
     def _redirected_view(self, base: _Base, flags: int) -> memoryview:
@@ -1105,7 +1151,7 @@ class NDArray:
         lease = Lease(base.obj, flags)
         redirected = _consumer_base(lease.info, lease, 0)
         indirect = any(s >= 0 for s in redirected.suboffsets or ())
-        return _exported_view(redirected, indirect, redirected.contiguity())
+        return _exported_view(redirected, indirect, redirected.contiguity())[0]
 
     def _track(self, view: memoryview, base: _Base | None) -> None:
         """Count an export on its base until it is released or dies (the ledger says)."""
@@ -1122,17 +1168,26 @@ class NDArray:
             self._bases.remove(base)
 
     def __release_buffer__(self, view: memoryview, /) -> None:
+        try:
+            template = self._bases[0].export_template if _COUNTED else None
+        except (AttributeError, IndexError):  # (cleared by the collector)
+            template = None
+        if template is not None and type(view) is memoryview and try_settle(view, template):
+            return
+        self._release_elsewhere(view)
+
+    def _release_elsewhere(self, view: memoryview) -> None:
+        """``__release_buffer__`` of a view that is no held export of the head's template."""
         if _COUNTED and type(view) is memoryview:
             # (the collector may have cleared this array, its bases or the view first)
             bases: list[_Base] = getattr(self, "_bases", None) or []
-            templates = [getattr(base, "export_template", None) for base in bases]
-            for base, template in zip(bases, templates, strict=True):
-                if template is not None and _capi.share_managed_buffer(view, template):
-                    settle(view, template, self)
-                    self._prune(base)
-                    return
+            for base in bases:
+                for template in base.export_templates():
+                    if try_settle(view, template):
+                        self._prune(base)
+                        return
             if not getattr(self, "_exported", None):  # no redirected export (the ledger's)
-                made = next((template for template in templates if template is not None), None)
+                made = next((t for base in bases for t in base.export_templates()), None)
                 settle(view, made, self)  # not ours: ValueError (quiet in a collection for
                 return  # a view released first, or with no template left to compare with)
         settle_export(view, self)  # a redirected export (the ledger's), or ValueError
@@ -1186,7 +1241,7 @@ class NDArray:
             raise TypeError("cannot add suboffsets to array without strides")
         base.suboffsets = (-1,) * base.ndim
         base.flags &= ~(_ND_C | ND_FORTRAN)
-        base.template = None
+        base.fields_changed()
 
     # -- values ---------------------------------------------------------------------
 
