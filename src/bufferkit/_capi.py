@@ -69,6 +69,7 @@ __all__ = [
     "master_info",
     "memmove",
     "VIEWS_COUNTED",
+    "managed_buffer_key",
     "managed_buffer_of",
     "memoryview_address",
     "memoryview_from_memory",
@@ -84,7 +85,6 @@ __all__ = [
     "string_at",
     "to_contiguous",
     "unwrap_exporter",
-    "share_managed_buffer",
     "views_on",
     "write_bytes",
 ]
@@ -540,8 +540,8 @@ def _probe_managed_buffer_layout() -> bool:
     mbuf = _referent(first, "managedbuffer")
     if mbuf is None or _referent(second, "managedbuffer") is not mbuf:
         return False
-    if gc.get_referents(first) != [mbuf] or not share_managed_buffer(first, second):
-        return False  # (share_managed_buffer relies on exactly this report)
+    if managed_buffer_key(first) != [mbuf] or managed_buffer_key(second) != [mbuf]:
+        return False  # (managed_buffer_key relies on exactly this report)
     if type(mbuf).__basicsize__ != _HEAD + ctypes.sizeof(_ManagedBufferFields):
         return False
     fields = _mbuf_fields(_mv_fields(first).mbuf)
@@ -714,14 +714,10 @@ def managed_buffer_of(mv: memoryview) -> int:
     return ctypes.c_void_p.from_address(id(mv) + _MV_MBUF_OFFSET).value or 0
 
 
-def share_managed_buffer(first: memoryview, second: memoryview) -> bool:
-    """True if two unreleased memoryviews share one managed buffer: the collector
-    reports exactly that buffer as each one's referent (verified by the probe).
-
-    Precondition: ``VIEWS_COUNTED``.
-    """
-    referents = _get_referents(first)
-    return referents == _get_referents(second) and len(referents) == 1
+# The key of a memoryview's managed buffer: two unreleased memoryviews share one
+# exactly when their keys are equal, since the collector reports that buffer as a
+# memoryview's only referent (verified by the probe). Precondition: ``VIEWS_COUNTED``.
+managed_buffer_key: Callable[[memoryview], list[object]] = gc.get_referents
 
 
 def views_on(address: int) -> int:

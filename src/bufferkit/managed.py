@@ -213,8 +213,8 @@ class _Ledger:
             self.shielded[id(view)] = view
 
     def unshield(self, view: memoryview) -> None:
-        if self.shielding and self.shielded.get(id(view)) is view:
-            del self.shielded[id(view)]
+        if self.shielding:  # (a live view's id is its own: a shielded one is alive)
+            self.shielded.pop(id(view), None)
 
     def remember_told(self, view: memoryview) -> None:
         """``view`` was settled but stays alive (exported again): refuse it from now on."""
@@ -259,7 +259,9 @@ class _Ledger:
 SHIELDING = sys.version_info < (3, 12, 7)
 """True where memoryviews bufferkit exports or holds are shielded (gh-77894)."""
 _LEDGER = _Ledger(shielding=SHIELDING)
+_SHIELDED = _LEDGER.shielded  # (the same dict for the life of the process)
 _VIEWS_COUNTED = _capi.VIEWS_COUNTED  # (fixed at import, as the probes that decide it)
+_buffer_key = _capi.managed_buffer_key
 PLAIN_EXPORTS = _VIEWS_COUNTED and not SHIELDING
 COUNTED_EXPORTS = _VIEWS_COUNTED  # (exports of a template: shielded where SHIELDING)
 """True where ``export_of(template, exporter)`` is just ``memoryview(template)``."""
@@ -288,7 +290,7 @@ def export_of(template: memoryview, exporter: Any) -> memoryview:
     view = memoryview(template)
     if _VIEWS_COUNTED:
         if SHIELDING:
-            _LEDGER.shield(view)
+            _SHIELDED[id(view)] = view  # (_LEDGER.shield, without a call)
     else:
         exporter._exports += 1
         _LEDGER.record(view, exporter)
@@ -340,16 +342,16 @@ def try_settle(view: memoryview, template: memoryview | None) -> bool:
         return False
     try:
         view.readonly  # noqa: B018 (ValueError once released)
-        if not _capi.share_managed_buffer(view, template):
-            return False
     except ValueError:
+        return False
+    if _buffer_key(view) != _buffer_key(template):
         return False
     if _LEDGER.told:
         told = _LEDGER.told.get(id(view))
         if told is not None and told() is view:
             return False
     if SHIELDING:
-        _LEDGER.unshield(view)
+        _SHIELDED.pop(id(view), None)  # (_LEDGER.unshield, without a call)
     try:
         view.release()
     except BufferError:  # a consumer holds a buffer of it directly: it stays, told of

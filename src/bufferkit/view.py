@@ -59,6 +59,9 @@ from .flags import request as valid_flags
 from .formats import BUILTIN_TEXTS, Format
 from .layout import Layout, equivalent_shapes
 from .managed import (
+    COUNTED_EXPORTS as _COUNTED_EXPORTS,
+)
+from .managed import (
     PLAIN_EXPORTS as _PLAIN_EXPORTS,
 )
 from .managed import (
@@ -72,6 +75,7 @@ from .managed import (
     owner_of,
     settle,
     shield_held,
+    try_settle,
 )
 
 TYPE_CHECKING = False
@@ -1148,7 +1152,7 @@ class MemoryView:
         _refuse(flags, readonly, c_contiguous, f_contiguous, self._layout.suboffsets)
 
     def __buffer__(self, flags: int) -> memoryview:
-        exact = self._exact
+        exact = getattr(self._extra, "exact", None)  # (self._exact, without a call)
         if exact is None or self._pin is None:
             exact = self._exact_view()  # (ValueError once released)
         if flags != _FULL_RO:  # (a FULL_RO request is never refused)
@@ -1156,7 +1160,9 @@ class MemoryView:
         return memoryview(exact) if _PLAIN_EXPORTS else export_of(exact, self)
 
     def __release_buffer__(self, view: memoryview) -> None:
-        settle(view, self._exact, self)
+        exact = getattr(self._extra, "exact", None)  # (self._exact, without a call)
+        if not (_COUNTED_EXPORTS and type(view) is memoryview and try_settle(view, exact)):
+            settle(view, exact, self)  # (not an export held: refused, or quiet in a collection)
 
     def _held_exports(self) -> int:
         """How many buffers exported from this view are still held."""
