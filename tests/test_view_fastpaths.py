@@ -101,6 +101,25 @@ def test_a_cached_cast_still_refuses_what_a_new_one_refuses() -> None:
         view.cast("B", (2, 4))
 
 
+def test_the_last_cast_is_found_by_identity_of_immutable_arguments_only() -> None:
+    view = MemoryView(bytes(8))
+    shape = [2, 4]
+    assert view.cast("B", shape).shape == (2, 4)
+    shape[:] = [4, 2]  # (the same list, other contents)
+    assert view.cast("B", shape).shape == (4, 2)
+    first = (2, 4)
+    assert view.cast("B", first).shape == (2, 4)
+    assert view.cast("b", first).format == "b"
+    assert view.cast("B", first).format == "B"
+    assert view.cast("B", (8,)).shape == (8,)
+
+    class Text(str):
+        pass
+
+    assert view.cast(Text("b"), first).format == "b"
+    assert view.cast("B").shape == (8,)
+
+
 @EXAMPLES
 @given(specs(max_ndim=2), st.data())
 def test_slice_assignment_in_c_equals_the_general_path(spec: Spec, data: st.DataObject) -> None:

@@ -82,9 +82,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    _Casts = dict[
-        tuple[str, tuple[int, ...] | None], tuple[Layout, Format, bool]
-    ]  # (format, shape) -> the cast
+    _Cast = tuple[Layout, Format, bool]  # the layout, format and mode of a cast
+    _Casts = dict[tuple[str, tuple[int, ...] | None], _Cast]  # (format, shape) -> cast
 
 __all__ = ["MemoryView", "read_answer"]
 
@@ -1065,28 +1064,25 @@ class MemoryView:
         As the builtin's: ``shape`` must be a list or a tuple when given. A cast to
         a format holding object pointers is refused; a cast away from one is read-only.
         """
-        casts = self._casts
-        if casts is not None and type(format) is str:  # a remembered cast: no user code
-            if shape is _NO_SHAPE:
-                known = casts.get((format, None))
-            elif type(shape) is tuple and not [d for d in shape if type(d) is not int]:
-                known = casts.get((format, shape))
-            else:
-                known = None
-            pin = self._pin
-            if known is not None and pin is not None:
-                view = _new_object(MemoryView)
-                view._hash = view._extra = None
-                view._base = self._base
-                view._layout = layout = known[0]
-                view._ndim = len(layout.shape)
-                view._format = known[1]
-                view._text = format
-                view._readonly = known[2]
-                view._reader = view._slicings = None
-                view._whole = False
-                view._pin = pin
-                return view
+        last = getattr(self._extra, "last_cast", None)
+        if last is not None and last[0] is format and last[1] is shape:
+            known = last[2]  # (the very objects of the last cast: immutable, checked then)
+        else:
+            known = _remembered_cast(self._extra, format, shape)
+        pin = self._pin
+        if known is not None and pin is not None:
+            view = _new_object(MemoryView)
+            view._hash = view._extra = None
+            view._base = self._base
+            view._layout = layout = known[0]
+            view._ndim = len(layout.shape)
+            view._format = known[1]
+            view._text = format
+            view._readonly = known[2]
+            view._reader = view._slicings = None
+            view._whole = False
+            view._pin = pin
+            return view
         self._held()
         text = _exact_str(format, "cast() argument 'format'")
         dims: tuple[int, ...] | None = None
@@ -1103,6 +1099,8 @@ class MemoryView:
             elif len(casts) >= _MAX_SLICINGS:
                 del casts[next(iter(casts))]
             casts[text, dims] = known
+        if type(format) is str and (shape is _NO_SHAPE or _int_tuple(shape)):
+            self._more().last_cast = (format, shape, known)
         layout, fmt, readonly = known
         return self._derive(self._held(), layout, fmt=fmt, text=text, readonly=readonly)
 
@@ -1180,11 +1178,35 @@ class _Extra:
     """The state few views need, in one object a view makes on first use (an unset
     slot reads as the view's default: see ``MemoryView._exact`` and its siblings)."""
 
-    __slots__ = ("casts", "exact", "exports", "request")
+    __slots__ = ("casts", "exact", "exports", "last_cast", "request")
     exact: memoryview | None
     casts: _Casts | None
+    last_cast: tuple[str, object, _Cast]  # (the arguments, as objects, and the cast)
     exports: int
     request: int
+
+
+def _remembered_cast(extra: _Extra | None, format: object, shape: object) -> _Cast | None:
+    """The cast a view remembers for these arguments, found without running user code
+    (``format`` an exact ``str``, ``shape`` absent or a tuple of exact ints), or None;
+    it becomes ``last_cast``, which ``cast`` compares by identity first."""
+    casts: _Casts | None = getattr(extra, "casts", None)
+    if casts is None or type(format) is not str:
+        return None
+    if shape is _NO_SHAPE:
+        known = casts.get((format, None))
+    elif _int_tuple(shape):
+        known = casts.get((format, shape))  # type: ignore[arg-type]
+    else:
+        return None
+    if known is not None:
+        extra.last_cast = (format, shape, known)  # type: ignore[union-attr]
+    return known
+
+
+def _int_tuple(shape: object) -> bool:
+    """True for a tuple of exact ints (hashing and comparing it runs no user code)."""
+    return type(shape) is tuple and not [d for d in shape if type(d) is not int]
 
 
 def _answer_flags(pin: memoryview) -> tuple[bool, bool, bool, tuple[int, ...] | None]:
