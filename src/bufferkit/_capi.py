@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 __all__ = [
+    "BUFFER_WRAPPER",
     "EMPTY_ADDRESS",
     "LONG_DOUBLE_ALIGNMENT",
     "LONG_DOUBLE_SIZE",
@@ -278,6 +279,15 @@ class RawBuffer:
         return True
 
 
+class _PythonExporter:
+    def __buffer__(self, flags: int) -> memoryview:
+        return memoryview(b"")
+
+
+BUFFER_WRAPPER: type = type(memoryview(_PythonExporter()).obj)
+"""The type of CPython's ``_buffer_wrapper`` (``Py_buffer.obj`` of a PEP 688 export)."""
+
+
 def unwrap_exporter(obj: object) -> object:
     """The exporter behind ``obj``: a ``_buffer_wrapper`` gives its real exporter.
 
@@ -285,7 +295,7 @@ def unwrap_exporter(obj: object) -> object:
     export through ``__buffer__``; it references the returned memoryview and the
     exporter, and is the only object of that type that does.
     """
-    if type(obj).__name__ != "_buffer_wrapper":
+    if type(obj) is not BUFFER_WRAPPER:
         return obj
     for referent in gc.get_referents(obj):
         if type(referent) is not memoryview:

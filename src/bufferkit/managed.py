@@ -390,7 +390,7 @@ def settle_export(view: object, exporter: Any) -> None:
 def shield_held(view: memoryview) -> None:
     """Shield the memoryview a PEP 688 exporter returned for the request ``view``
     holds, until ``view`` dies (its managed buffer has then released that export)."""
-    if type(view.obj).__name__ != "_buffer_wrapper":
+    if type(view.obj) is not _capi.BUFFER_WRAPPER:
         return
     for referent in gc.get_referents(view.obj):
         if type(referent) is memoryview:

@@ -54,6 +54,7 @@ from itertools import chain
 from types import TracebackType
 
 from . import _capi, engine
+from ._capi import BUFFER_WRAPPER as _BUFFER_WRAPPER
 from .flags import FULL_RO, ND, remembered_refusal
 from .flags import request as valid_flags
 from .formats import BUILTIN_TEXTS, Format
@@ -289,7 +290,7 @@ class MemoryView:
             return view
         if flags == _FULL_RO and type(object) is not memoryview:
             pin = memoryview(object)  # type: ignore[arg-type]  # (held_request, inlined)
-            if _SHIELDING:
+            if _SHIELDING and type(pin.obj) is _BUFFER_WRAPPER:
                 shield_held(pin)
             # whole (see _whole) unless a NULL format shows as 'B' or items hold objects
             text = pin.format
