@@ -781,7 +781,8 @@ class MemoryView:
                                 _NO_ITEMS[part]
                 except Exception:
                     known = None  # the full path below raises the right error
-                pin = self._pin  # (after the parts' __eq__, which may have released it)
+                # (after the parts' __eq__, which may have released it; no pin in an
+                pin = self._pin if known is not None else None  # error's traceback)
                 if known is not None and pin is not None:
                     # self._sub(pin, known, self._base), written out (a call costs ~35 ns)
                     view = _new_object(MemoryView)
@@ -1070,7 +1071,7 @@ class MemoryView:
             known = last[2]  # (the very objects of the last cast: immutable, checked then)
         else:
             known = _remembered_cast(self._extra, format, shape)
-        pin = self._pin
+        pin = self._pin if known is not None else None  # (an error's traceback: no pin)
         if known is not None and pin is not None:
             view = _new_object(MemoryView)
             view._hash = view._extra = None
