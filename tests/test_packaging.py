@@ -82,6 +82,14 @@ def test_the_description_on_pypi_has_no_relative_link() -> None:
             assert target.startswith(("https://", "http://", "mailto:")), (document.name, target)
 
 
+def test_the_project_urls_are_absolute_and_name_what_bufferkit_implements() -> None:
+    urls = PYPROJECT["project"]["urls"]
+    assert all(url.startswith("https://") for url in urls.values())
+    assert {"https://bugs.python.org/issue10181", "https://peps.python.org/pep-3118/"} <= set(
+        urls.values()
+    )
+
+
 def test_the_license_is_an_spdx_expression_with_its_file() -> None:
     project = PYPROJECT["project"]
     assert project["license"] == "MIT"
