@@ -200,6 +200,25 @@ def test_a_closed_pipe_ends_the_command_quietly(argv: list[str]) -> None:
     assert (status, stderr) == (cli.EXIT_OUTPUT_CLOSED, b"")
 
 
+_INTERRUPTING = "(_ for _ in ()).throw(KeyboardInterrupt)"
+
+
+def test_an_interrupt_is_one_line_and_status_130(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["check", _INTERRUPTING]) == cli.EXIT_INTERRUPTED
+    assert capsys.readouterr().err == "bufferkit: interrupted\n"
+
+
+def test_a_second_interrupt_while_reporting_the_first_shows_no_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Interrupting(io.StringIO):
+        def write(self, text: str) -> int:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(sys, "stderr", Interrupting())
+    assert cli.main(["inspect", _INTERRUPTING], out=io.StringIO()) == cli.EXIT_INTERRUPTED
+
+
 @pytest.mark.parametrize(
     "argv",
     [

@@ -654,6 +654,13 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Run the command; return its exit status (see the module docstring)."""
+    try:
+        return _main(argv, out)
+    except KeyboardInterrupt:  # a second Ctrl-C while the first was being reported
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None, out: TextIO | None) -> int:
     to_stdout = out is None
     out = sys.stdout if out is None else out
     if to_stdout:
