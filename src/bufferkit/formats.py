@@ -1094,7 +1094,8 @@ class Format:
     def _items(self, columns: list[Sequence[Any]], count: int) -> list[Any]:
         """The items from each field's column of values."""
         if self._width == 1 and not self._record_of:
-            return list(columns[0])
+            values = columns[0]  # (a list a reader made for this call is not copied)
+            return values if type(values) is list else list(values)
         if not columns:
             return [()] * count
         if self._width == len(columns):
