@@ -114,8 +114,8 @@ def foreign_NDArray() -> Any:
 
 def _consumers_export_by_hand(kind: str) -> dict[str, Any]:
     """A consumer's export (the memoryview inside ``memoryview(x).obj``) released by
-    hand: accepted (it is an export not yet released); CPython's own release of it
-    later is then refused (an unraisable ValueError); the memory stays valid."""
+    hand while CPython holds a buffer of it: refused (the builtin's BufferError), so
+    CPython's own release of it later is accepted; the memory stays valid."""
     subject = Subject(kind)
     held = memoryview(subject.obj)
     wrapper = held.obj
@@ -125,7 +125,7 @@ def _consumers_export_by_hand(kind: str) -> dict[str, Any]:
     found["by hand"] = outcome(lambda inner=inner: release(inner[0]))[0]
     found["again"] = outcome(lambda inner=inner: release(inner[0]))[0]
     del inner, wrapper
-    # the count may now say "no export": whatever it says, the memory must stay valid
+    # the export is still held: the exporter must refuse to let go of its memory
     if kind == "MemoryView":
         released = outcome(subject.obj.release)[0]
         gc.collect()
@@ -215,6 +215,46 @@ def from_del_MemoryView() -> Any:
 @variant
 def from_del_NDArray() -> Any:
     return _from_del("NDArray")
+
+
+def _released_while_held(kind: str) -> dict[str, Any]:
+    """An export released by hand while a consumer holds a buffer of it, the consumer
+    then dropped in a collected cycle: the early release is refused (the builtin's
+    ``BufferError`` where the collector shows the export's buffer, else ValueError)
+    and changes nothing; the export stays shielded on 3.12.0-3.12.6 (no crash when
+    the cycle is cleared); once the consumer is gone, the release is accepted."""
+    subject = Subject(kind)
+    early, late = set(), set()
+
+    class Cycle:
+        pass
+
+    for _ in range(20):
+        export = subject.obj.__buffer__(0)
+        consumer = export.__buffer__(0)
+        early.add(outcome(lambda export=export: subject.obj.__release_buffer__(export))[0])
+        cycle = Cycle()
+        cycle.consumer, cycle.me = consumer, cycle  # type: ignore[attr-defined]
+        del consumer, cycle
+        gc.collect()
+        late.add(outcome(lambda export=export: subject.obj.__release_buffer__(export))[0])
+        del export
+    return {
+        "early": sorted(early),
+        "late": sorted(late),
+        "lets go": subject.lets_go(),
+        "unraisable": list(UNRAISABLE),
+    }
+
+
+@variant
+def released_while_held_MemoryView() -> Any:
+    return _released_while_held("MemoryView")
+
+
+@variant
+def released_while_held_NDArray() -> Any:
+    return _released_while_held("NDArray")
 
 
 def main() -> None:

@@ -465,3 +465,17 @@ def _without_obj(result: Any) -> Any:
     summary = dict(result[1][1])
     summary.pop("obj")
     return (result[0], ("ok", summary, result[1][2]))
+
+
+@pytest.mark.parametrize("flags", [2**31, 2**64, "0", 1.0, None, True, -1, 0])
+def test_a_direct_buffer_call_validates_flags_as_c(flags: Any) -> None:
+    """The same exception types as C (3.12 and 3.13's C also accept flags below a
+    C int, wrapping them: not compared)."""
+
+    def export(module: Any) -> Any:
+        array = module.ndarray(list(range(12)), shape=[3, 4])
+        for _ in range(2):  # (the second time as a remembered request, where one)
+            answer = outcome(lambda: array.__buffer__(flags).tolist())
+        return answer[0]  # (a direct call's answer keeps the whole layout: not compared)
+
+    assert export(ours) == export(theirs)

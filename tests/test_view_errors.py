@@ -334,3 +334,18 @@ def test_answers_without_shape_or_format_are_bytes(exporter: Any, flags: int) ->
     assert (view.format, view.itemsize, view.ndim) == ("B", 1, 1)
     assert view.tolist() == list(memoryview(exporter).cast("B").tobytes())
     assert view.tobytes() == memoryview(exporter).tobytes()
+
+
+DIRECT_FLAGS = [2**31, 2**63, 2**64, "0", 1.0, None, True, -1, 0]
+
+
+@pytest.mark.parametrize("flags", DIRECT_FLAGS, ids=repr)
+def test_a_direct_buffer_call_validates_flags_as_the_builtin(flags: Any) -> None:
+    """The builtin's exception types (3.12 and 3.13's builtin also accepts flags
+    below a C int, wrapping them: not compared)."""
+
+    def export(view: Any) -> Any:
+        return view.__buffer__(flags).tobytes()
+
+    ours, theirs = outcome(export, MemoryView(b"abc")), outcome(export, memoryview(b"abc"))
+    assert ours[0] == theirs[0] and (ours[0] != "ok" or ours == theirs)

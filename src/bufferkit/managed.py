@@ -144,7 +144,6 @@ class _Ledger:
         self.settled_by_collector: set[int] = set()
         self.shielding = shielding
         self.shielded: dict[int, memoryview] = {}
-        self.told: dict[int, weakref.ref[memoryview]] = {}
         self.watches: dict[int, weakref.ref[memoryview]] = {}
         self.refcount = sys.getrefcount
         self.finalizing = sys.is_finalizing
@@ -215,14 +214,6 @@ class _Ledger:
     def unshield(self, view: memoryview) -> None:
         if self.shielding:  # (a live view's id is its own: a shielded one is alive)
             self.shielded.pop(id(view), None)
-
-    def remember_told(self, view: memoryview) -> None:
-        """``view`` was settled but stays alive (exported again): refuse it from now on."""
-        key = id(view)
-        self.told[key] = self.weakref(view, self.partial(self.forget_told, key))
-
-    def forget_told(self, key: int, _: object) -> None:
-        self.told.pop(key, None)
 
     def shield_until(self, view: memoryview, holder: memoryview) -> None:
         key = id(view)
@@ -315,7 +306,8 @@ def exports_held(template: memoryview | None, exporter: Any) -> int:
 
 def settle(view: object, template: memoryview | None, exporter: Any) -> None:
     """``exporter.__release_buffer__(view)`` for an export of ``template``: ``TypeError``
-    for a non-memoryview, ``ValueError`` for one it did not export or has been told of.
+    for a non-memoryview, ``ValueError`` for one it did not export or that is released,
+    ``BufferError`` (the builtin's) while a consumer holds a buffer of it.
 
     An export shares the template's managed buffer (CPython registers it there).
     """
@@ -334,7 +326,8 @@ def settle(view: object, template: memoryview | None, exporter: Any) -> None:
 
 def try_settle(view: memoryview, template: memoryview | None) -> bool:
     """Settle ``view`` if it is a held export of ``template`` (made by ``export_of``)
-    not yet settled, and say True; else do nothing and say False.
+    not yet settled, and say True; else do nothing and say False. ``BufferError``
+    while a consumer holds a buffer of ``view``: nothing is settled.
 
     Preconditions: ``_VIEWS_COUNTED``; ``type(view) is memoryview``.
     """
@@ -346,16 +339,9 @@ def try_settle(view: memoryview, template: memoryview | None) -> bool:
         return False
     if _buffer_key(view) != _buffer_key(template):
         return False
-    if _LEDGER.told:
-        told = _LEDGER.told.get(id(view))
-        if told is not None and told() is view:
-            return False
-    if SHIELDING:
+    view.release()  # BufferError while a consumer holds a buffer of it: then it stays
+    if SHIELDING:  # held and shielded, and a later release may settle it (as C's)
         _SHIELDED.pop(id(view), None)  # (_LEDGER.unshield, without a call)
-    try:
-        view.release()
-    except BufferError:  # a consumer holds a buffer of it directly: it stays, told of
-        _LEDGER.remember_told(view)
     return True
 
 

@@ -65,6 +65,9 @@ from .flags import (
     wants_shape,
     wants_strides,
 )
+from .flags import (
+    request as valid_flags,
+)
 from .formats import Format
 from .layout import Layout, c_strides, equivalent_shapes, f_strides
 from .managed import (
@@ -1125,10 +1128,11 @@ class NDArray:
             if SHIELDING:
                 shield_export(view)
             return view
-        return self._export(base, flags)
+        return self._export(valid_flags(flags))  # (__index__ may run user code)
 
-    def _export(self, base: _Base, flags: int) -> memoryview:
+    def _export(self, flags: int) -> memoryview:
         """``__buffer__`` of a request not remembered in ``plain_requests``."""
+        base = self._head
         if self._consumer and base.flags & ND_REDIRECT and base.obj is not None:
             view = self._redirected_view(base, flags)
             self._track(view, None)

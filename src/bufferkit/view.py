@@ -37,7 +37,9 @@ Invariants (the seed thread's decisions, as ``memoryobject.c`` implements them):
   exact layout and format text, whose managed buffer owns the pin (the
   collector sees it): an export keeps the memory alive however long it lives.
   ``__release_buffer__`` accepts only a memoryview this view exported and has
-  not been told of (``ValueError`` otherwise, ``TypeError`` for a non-memoryview).
+  not been told of (``ValueError`` otherwise, ``TypeError`` for a non-memoryview;
+  the builtin's ``BufferError`` while a consumer holds a buffer of it, which a
+  later release may then settle).
 - Object items (``'O'``): read only where the exporter exported ``'O'`` at that
   layout. A cast to a format holding ``'O'`` is refused; a cast away from one is
   read-only; ``'O'`` items are never written.
@@ -56,6 +58,8 @@ from types import TracebackType
 from . import _capi, engine
 from ._capi import BUFFER_WRAPPER as _BUFFER_WRAPPER
 from .flags import FULL_RO, ND, remembered_refusal
+from .flags import INT_MAX as _INT_MAX
+from .flags import INT_MIN as _INT_MIN
 from .flags import request as valid_flags
 from .formats import BUILTIN_TEXTS, Format
 from .layout import Layout, equivalent_shapes
@@ -1152,6 +1156,8 @@ class MemoryView:
         _refuse(flags, readonly, c_contiguous, f_contiguous, self._layout.suboffsets)
 
     def __buffer__(self, flags: int) -> memoryview:
+        if type(flags) is not int or not _INT_MIN <= flags <= _INT_MAX:
+            flags = valid_flags(flags)  # (a direct call; __index__ may run user code)
         exact = getattr(self._extra, "exact", None)  # (self._exact, without a call)
         if exact is None or self._pin is None:
             exact = self._exact_view()  # (ValueError once released)
