@@ -349,3 +349,14 @@ def test_a_direct_buffer_call_validates_flags_as_the_builtin(flags: Any) -> None
 
     ours, theirs = outcome(export, MemoryView(b"abc")), outcome(export, memoryview(b"abc"))
     assert ours[0] == theirs[0] and (ours[0] != "ok" or ours == theirs)
+
+
+CAST_SHAPES = [(2**63, 1), (2**62, 4), (2**40, 2**40), (-(2**64), 1), (-1, 2), (0, 2), (1, 2)]
+
+
+@pytest.mark.parametrize("shape", CAST_SHAPES, ids=repr)
+def test_a_cast_to_a_shape_out_of_range_raises_as_the_builtin(shape: tuple[int, ...]) -> None:
+    def cast(view: Any) -> Any:
+        return view.cast("B", shape).shape
+
+    assert outcome(cast, MemoryView(bytearray(2))) == outcome(cast, memoryview(bytearray(2)))

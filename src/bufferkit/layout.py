@@ -656,15 +656,18 @@ class Layout(_LayoutSlots):
         if shape is None:
             return _new_layout(itemsize, (nbytes // itemsize,), (itemsize,), None, self.offset)
         new_shape = []
-        for length in shape:
+        product = 1
+        for length in shape:  # (the builtin's checks, in its order)
             if not isinstance(length, int):
                 raise TypeError("memoryview.cast(): elements of shape must be integers")
+            if not _SSIZE_MIN <= length <= _SSIZE_MAX:
+                raise OverflowError("Python int too large to convert to C ssize_t")
             if length <= 0:
                 raise ValueError("memoryview.cast(): elements of shape must be integers > 0")
-            new_shape.append(length)
-        product = 1
-        for length in new_shape:
+            if length > _SSIZE_MAX // product:
+                raise ValueError("memoryview.cast(): product(shape) > SSIZE_MAX")
             product *= length
+            new_shape.append(length)
         if product * itemsize != nbytes:
             raise TypeError("memoryview: product(shape) * itemsize != buffer size")
         return _new_layout(
