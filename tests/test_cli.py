@@ -208,6 +208,18 @@ def test_an_interrupt_is_one_line_and_status_130(capsys: pytest.CaptureFixture[s
     assert capsys.readouterr().err == "bufferkit: interrupted\n"
 
 
+@pytest.mark.parametrize("expr", [_INTERRUPTING, "1/0", "42"])
+def test_a_closed_stderr_still_gives_the_status(expr: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    class Closed(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError
+
+    monkeypatch.setattr(sys, "stderr", Closed())
+    statuses = {_INTERRUPTING: cli.EXIT_INTERRUPTED, "1/0": cli.EXIT_USAGE}
+    expected = statuses.get(expr, cli.EXIT_NOT_AN_EXPORTER)
+    assert cli.main(["inspect", expr], out=io.StringIO()) == expected
+
+
 def test_a_second_interrupt_while_reporting_the_first_shows_no_traceback(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

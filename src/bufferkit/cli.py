@@ -660,6 +660,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
+def _tell(message: str) -> None:
+    """One line on stderr, unless stderr is closed too (the status still says it)."""
+    with contextlib.suppress(OSError, ValueError):  # (a broken pipe; a closed file)
+        print(message, file=sys.stderr, flush=True)
+
+
 def _main(argv: Sequence[str] | None, out: TextIO | None) -> int:
     to_stdout = out is None
     out = sys.stdout if out is None else out
@@ -671,15 +677,15 @@ def _main(argv: Sequence[str] | None, out: TextIO | None) -> int:
         finally:
             out.flush()
     except UsageError as exc:
-        print(f"bufferkit: error: {exc}", file=sys.stderr)
+        _tell(f"bufferkit: error: {exc}")
         return EXIT_USAGE
     except NotAnExporter as exc:
-        print(f"bufferkit: error: {exc}", file=sys.stderr)
+        _tell(f"bufferkit: error: {exc}")
         return EXIT_NOT_AN_EXPORTER
     except BrokenPipeError:
         if to_stdout:
             _silence_closed_stdout()
         return EXIT_OUTPUT_CLOSED
     except KeyboardInterrupt:
-        print("bufferkit: interrupted", file=sys.stderr)
+        _tell("bufferkit: interrupted")
         return EXIT_INTERRUPTED
