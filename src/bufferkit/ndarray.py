@@ -30,7 +30,8 @@ Invariants:
   set to ``_testbuffer``'s answer (``PyBuffer_IsContiguous``), so CPython's
   getbuffer on it grants exactly what was granted here. Each export is counted
   on its base until ``__release_buffer__`` or the memoryview's death, whichever
-  comes first, never twice.
+  comes first, never twice. ``add_suboffsets`` changes the head's fields even
+  while it is exported (as C's): exports made before keep the fields they had.
 - Without ``ND_VAREXPORT``, ``push``/``pop`` refuse while the head is exported;
   with it, ``push`` goes on and an exported base stays, unchanged, until its
   last export is released (then it is dropped, unless it is the head).
