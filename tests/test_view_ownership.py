@@ -7,6 +7,7 @@ view (and the last buffer exported from any of them) is gone.
 
 from __future__ import annotations
 
+import array
 import contextlib
 import gc
 import mmap
@@ -338,3 +339,34 @@ def test_a_failed_operation_does_not_hold_the_memory_through_its_traceback(name:
     view.release()
     mapped.close()  # BufferError if a frame of the traceback still held the request
     assert kept.__traceback__ is not None
+
+
+def test_an_exporters_hash_cannot_release_the_view_being_hashed() -> None:
+    """As the builtin's (gh-142664): the view counts an export while its exporter's
+    ``__hash__`` runs, so a ``release()`` there is refused and the memory stays."""
+
+    class Exporter(array.array):  # type: ignore[type-arg]
+        def __hash__(self) -> int:
+            view.release()
+            return 123
+
+    view = MemoryView(Exporter("B", b"A" * 64)).toreadonly()
+    with pytest.raises(BufferError):
+        hash(view)
+    assert view.tobytes() == b"A" * 64
+
+
+def test_a_slice_made_while_its_key_releases_the_view_shares_the_memory() -> None:
+    """As the builtin's: the key's ``__index__`` may release the view; a slice made
+    meanwhile still reads the memory it holds, an item is refused."""
+    view = MemoryView(bytearray(b"\xff" * 16))
+
+    class ReleasingIndex:
+        def __index__(self) -> int:
+            view.release()
+            return 4
+
+    assert view[: ReleasingIndex()].tolist() == [255] * 4  # type: ignore[misc]
+    view = MemoryView(bytearray(b"\xff" * 16))
+    with pytest.raises(ValueError, match="released"):
+        view[ReleasingIndex()]

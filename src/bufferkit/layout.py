@@ -502,6 +502,11 @@ class Layout(_LayoutSlots):
             raise TypeError("an index can only have a single ellipsis ('...')")
         given = len(normalized) - ellipses
         if given > ndim:
+            if ndim and type(key) is tuple and all(isinstance(e, slice) for e in entries):
+                # (a tuple of slices only: the builtin's NotImplementedError)
+                raise NotImplementedError(
+                    f"cannot slice {ndim}-dimension view with {len(entries)} slices"
+                )
             raise TypeError(f"cannot index {ndim}-dimension view with {len(entries)}-element tuple")
         all_ints = (
             ellipses == 0

@@ -837,11 +837,14 @@ class MemoryView:
         return base
 
     def _subscript(self, key: Any) -> Any:
-        self._held()
-        key = _plain_key(key)  # the only place a key's __index__ runs
-        selection = self._layout.resolve(key)
-        pin = self._held()  # the key's __index__ may have released the view
+        pin = self._held()  # held for the whole operation: the key may release the view
         try:
+            layout = self._layout
+            key = _plain_key(key)  # the only place a key's __index__ runs
+            selection = layout.resolve(key)
+            if selection.element and self._pin is None:
+                raise ValueError(_RELEASED)  # (as the builtin: an item of a view released
+                # meanwhile is not read; a sub-view made meanwhile shares the held memory)
             base = self._follow(selection.hops)
             if not selection.element:
                 if not selection.hops:
@@ -1058,7 +1061,11 @@ class MemoryView:
             raise ValueError("memoryview: hashing is restricted to formats 'B', 'b' or 'c'")
         owner = owner_of(self._held())
         if owner is not None:
-            hash(owner)  # the builtin's rule: an unhashable exporter refuses
+            guard = memoryview(self)  # an export: release() refuses while the exporter's
+            try:  # __hash__ runs (as the builtin's, which counts one meanwhile)
+                hash(owner)  # the builtin's rule: an unhashable exporter refuses
+            finally:
+                guard.release()
         known = self._hash = hash(self.tobytes())
         return known
 
