@@ -8,11 +8,16 @@ startup for a ``.pth`` entry naming a missing directory: a property of the envir
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 import re
 import subprocess
 import sys
 from collections.abc import Sequence
+from typing import Any
+
+import pytest
 
 _SITE_NOISE = re.compile(
     rb"^In [^\n]*\.pth: [^\n]* does not exist; skipping sys\.path append\n", re.M
@@ -47,3 +52,28 @@ def python_text(
     return subprocess.CompletedProcess(
         child.args, child.returncode, child.stdout.decode("utf-8"), child.stderr.decode("utf-8")
     )
+
+
+_SUITE_RUNNER = """
+import io, json, unittest
+{setup}
+suite = unittest.defaultTestLoader.loadTestsFromModule(module)
+result = unittest.TextTestRunner(stream=io.StringIO(), verbosity=0).run(suite)
+def last_lines(pairs):
+    return [(case.id(), text.strip().splitlines()[-1]) for case, text in pairs]
+print(json.dumps({{"run": result.testsRun, "failed": last_lines(result.failures),
+                  "errors": last_lines(result.errors),
+                  "skipped": [[case.id(), why] for case, why in result.skipped]}}))
+"""
+
+
+def cpython_suite(module: str, setup: str) -> dict[str, Any]:
+    """Run CPython's ``test.<module>`` in a child interpreter after ``setup`` (code that
+    binds ``module`` and replaces what is under test); what ran, failed and skipped.
+    Skips the calling test where Debian's libpython3.X-testsuite is not installed."""
+    if importlib.util.find_spec(f"test.{module}") is None:
+        pytest.skip("CPython's test package is not installed (Debian: libpython3.X-testsuite)")
+    done = python_text(["-c", _SUITE_RUNNER.format(setup=setup)], timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return report
