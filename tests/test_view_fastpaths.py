@@ -45,6 +45,7 @@ READS: dict[str, Any] = {
     "hex": lambda v: v.hex(),
     "hex sep": lambda v: v.hex(":", 2),
     "tolist": lambda v: v.tolist(),
+    "item": lambda v: v[()] if v.ndim == 0 else v[0] if v.ndim == 1 and v.shape[0] else None,
     "hash": hash,
     "== bytes": lambda v: v == v.tobytes(),
     "== other": lambda v: v == b"\x00",
@@ -63,10 +64,15 @@ def _export(view: Any, flags: int) -> Any:
 @EXAMPLES
 @given(specs())
 def test_a_whole_view_reads_as_the_general_path(spec: Spec) -> None:
-    whole = MemoryView(spec.make())
-    general = whole[...]  # the same layout, format and mode: not the pin's whole answer
-    for name, read in READS.items():
-        assert outcome(read, whole) == outcome(read, general), name
+    """Fresh, and again after an export (whose memoryview may then serve the reads)."""
+    exporter = spec.make()
+    for exported in (False, True):
+        whole = MemoryView(exporter)
+        if exported:
+            memoryview(whole).release()
+        general = whole[...]  # the same layout, format and mode: not the pin's answer
+        for name, read in READS.items():
+            assert outcome(read, whole) == outcome(read, general), (name, exported)
 
 
 @EXAMPLES
@@ -167,3 +173,17 @@ def _source(data: st.DataObject, spec: Spec, view: MemoryView, key: slice, kind:
     if kind == "memoryview":
         return memoryview(items)
     return items
+
+
+def test_an_exported_0d_view_still_reads_through_its_export() -> None:
+    """After an export, the export's memoryview is the view's reader: a 0-d one has
+    no truth value, and an empty one is false; each is used as it is."""
+    array = testbuffer.ndarray(3, shape=[], format="i", flags=ND_WRITABLE)
+    view = MemoryView(array)
+    memoryview(view).release()
+    assert view[()] == 3
+    view[()] = 1728
+    assert view.tolist() == 1728 == memoryview(array)[()]
+    empty = MemoryView(bytearray())
+    memoryview(empty).release()
+    assert empty.tolist() == [] and list(empty) == []

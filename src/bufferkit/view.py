@@ -517,7 +517,8 @@ class MemoryView:
         """
         reader = self._reader
         if reader is None and self._whole and self._held().format in BUILTIN_TEXTS:
-            reader = self._reader = self._exact or memoryview(self._held())  # a sibling
+            exact = self._exact  # (not ``or``: a 0-d memoryview has no truth value)
+            reader = self._reader = exact if exact is not None else memoryview(self._held())
             self._keep_helper(reader)
         elif reader is None and self._format is not None:
             code = self._format.native_equivalent
