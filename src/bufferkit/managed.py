@@ -254,8 +254,9 @@ _SHIELDED = _LEDGER.shielded  # (the same dict for the life of the process)
 _VIEWS_COUNTED = _capi.VIEWS_COUNTED  # (fixed at import, as the probes that decide it)
 _buffer_key = _capi.managed_buffer_key
 PLAIN_EXPORTS = _VIEWS_COUNTED and not SHIELDING
-COUNTED_EXPORTS = _VIEWS_COUNTED  # (exports of a template: shielded where SHIELDING)
 """True where ``export_of(template, exporter)`` is just ``memoryview(template)``."""
+COUNTED_EXPORTS = _VIEWS_COUNTED
+"""True where a template's managed buffer counts its exports (shielded where SHIELDING)."""
 gc.callbacks.append(_LEDGER.watch_collections)
 
 

@@ -688,10 +688,9 @@ class _Base:
         """How many exports of this base are held."""
         if not _COUNTED:
             return self.exports
-        retired = [t for t in self.retired_templates if exports_held(t, None)]
-        self.retired_templates = retired
-        held = sum(exports_held(t, None) for t in retired)
-        return held + exports_held(self.export_template, None)
+        counts = [(t, exports_held(t, None)) for t in self.retired_templates]
+        self.retired_templates = [t for t, count in counts if count]
+        return sum(count for _, count in counts) + exports_held(self.export_template, None)
 
     def export_templates(self) -> list[memoryview]:
         """The templates whose exports may be held (a collector may have cleared them)."""
