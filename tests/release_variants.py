@@ -8,6 +8,7 @@ must refuse while its head is exported). Each variant returns a verdict dict.
 
 from __future__ import annotations
 
+import functools
 import gc
 import mmap
 import sys
@@ -28,9 +29,18 @@ def _hook(info: Any) -> None:
 sys.unraisablehook = _hook
 
 
-def variant(fn: Callable[[], Any]) -> Callable[[], Any]:
-    VARIANTS[fn.__name__] = fn
-    return fn
+KINDS = ("MemoryView", "NDArray")
+
+
+def for_each_kind(name: str) -> Callable[[Callable[[str], Any]], Callable[[str], Any]]:
+    """Register ``fn(kind)`` as the variants ``<name>_<kind>``, one per exporter kind."""
+
+    def register(fn: Callable[[str], Any]) -> Callable[[str], Any]:
+        for kind in KINDS:
+            VARIANTS[f"{name}_{kind}"] = functools.partial(fn, kind)
+        return fn
+
+    return register
 
 
 class Subject:
@@ -89,6 +99,7 @@ def _foreign_attempts(subject: Subject) -> dict[str, str]:
     return found
 
 
+@for_each_kind("foreign")
 def _foreign_then_check(kind: str) -> dict[str, Any]:
     subject = Subject(kind)
     held = memoryview(subject.obj)  # a real export, held throughout
@@ -102,16 +113,7 @@ def _foreign_then_check(kind: str) -> dict[str, Any]:
     return found
 
 
-@variant
-def foreign_MemoryView() -> Any:
-    return _foreign_then_check("MemoryView")
-
-
-@variant
-def foreign_NDArray() -> Any:
-    return _foreign_then_check("NDArray")
-
-
+@for_each_kind("by_hand")
 def _consumers_export_by_hand(kind: str) -> dict[str, Any]:
     """A consumer's export (the memoryview inside ``memoryview(x).obj``) released by
     hand while CPython holds a buffer of it: refused (the builtin's BufferError), so
@@ -139,16 +141,7 @@ def _consumers_export_by_hand(kind: str) -> dict[str, Any]:
     return found
 
 
-@variant
-def by_hand_MemoryView() -> Any:
-    return _consumers_export_by_hand("MemoryView")
-
-
-@variant
-def by_hand_NDArray() -> Any:
-    return _consumers_export_by_hand("NDArray")
-
-
+@for_each_kind("reused_id")
 def _reused_id(kind: str) -> dict[str, Any]:
     """Exports of exporters that died, each given to a new exporter at the address of
     the one that exported it (ids are reused: 2,000 exporters die, 2,000 are made)."""
@@ -177,16 +170,7 @@ def _reused_id(kind: str) -> dict[str, Any]:
     return found
 
 
-@variant
-def reused_id_MemoryView() -> Any:
-    return _reused_id("MemoryView")
-
-
-@variant
-def reused_id_NDArray() -> Any:
-    return _reused_id("NDArray")
-
-
+@for_each_kind("from_del")
 def _from_del(kind: str) -> dict[str, Any]:
     """``__release_buffer__`` called by a ``__del__`` of a collected cycle: once with
     the real export (accepted), once with a foreign one (refused)."""
@@ -207,16 +191,7 @@ def _from_del(kind: str) -> dict[str, Any]:
     return {"from del": results, "lets go": subject.lets_go(), "unraisable": list(UNRAISABLE)}
 
 
-@variant
-def from_del_MemoryView() -> Any:
-    return _from_del("MemoryView")
-
-
-@variant
-def from_del_NDArray() -> Any:
-    return _from_del("NDArray")
-
-
+@for_each_kind("released_while_held")
 def _released_while_held(kind: str) -> dict[str, Any]:
     """An export released by hand while a consumer holds a buffer of it, the consumer
     then dropped in a collected cycle: the early release is refused (the builtin's
@@ -245,16 +220,6 @@ def _released_while_held(kind: str) -> dict[str, Any]:
         "lets go": subject.lets_go(),
         "unraisable": list(UNRAISABLE),
     }
-
-
-@variant
-def released_while_held_MemoryView() -> Any:
-    return _released_while_held("MemoryView")
-
-
-@variant
-def released_while_held_NDArray() -> Any:
-    return _released_while_held("NDArray")
 
 
 def main() -> None:

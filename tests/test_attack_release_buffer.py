@@ -14,9 +14,8 @@ from typing import Any
 import pytest
 
 from attack import run_each, verdict_of
-from release_variants import VARIANTS
+from release_variants import KINDS, VARIANTS
 
-KINDS = ("MemoryView", "NDArray")
 EXPECTED_ATTEMPTS = {
     "empty memoryview": "ValueError",
     "memoryview of the same memory": "ValueError",
