@@ -136,6 +136,48 @@ def test_release_and_with_refuse_while_an_export_is_held(name: str) -> None:
     assert (exporter.gets, exporter.releases) == (1, 1)
 
 
+CONSUMERS: dict[str, Callable[[MemoryView], Callable[[], None]]] = {
+    # each takes a buffer of the view and returns what lets go of it
+    "memoryview": lambda v: memoryview(v).release,
+    "memoryview, its obj kept": lambda v: _kept_obj(memoryview(v)),
+    "numpy.asarray": lambda v: _gone(np.asarray(v)),
+    "bytes": lambda v: _gone(bytes(v)),
+    "C _testbuffer.ndarray": lambda v: _gone(testbuffer.ndarray(v, getbuf=BufferFlags.FULL_RO)),
+    "struct.unpack_from": lambda v: _gone(struct.unpack_from("B", v)),
+}
+
+
+def _gone(result: object) -> Callable[[], None]:
+    """For a consumer whose result holds no buffer (or is dropped at once)."""
+    return lambda: None
+
+
+def _kept_obj(consumer: memoryview) -> Callable[[], None]:
+    obj = consumer.obj  # (for a Python exporter: CPython's wrapper of the export)
+
+    def release() -> None:
+        consumer.release()
+        assert obj is not None  # the wrapper outlives the consumer's release
+
+    return release
+
+
+@pytest.mark.parametrize("name", CONSUMERS)
+def test_a_consumers_release_ends_its_export_at_once(name: str) -> None:
+    """No collection needed: a view can be released right after the consumer lets go."""
+    for flags in (BufferFlags.FULL_RO, BufferFlags.SIMPLE):
+        exporter = CountingExporter(bytearray(range(16)))
+        view = MemoryView(exporter, flags)
+        gc.disable()
+        try:
+            let_go = CONSUMERS[name](view)
+            let_go()
+            view.release()
+        finally:
+            gc.enable()
+        assert (exporter.gets, exporter.releases) == (1, 1)
+
+
 def test_with_releases_on_exit_and_slices_keep_the_exporter_pinned() -> None:
     exporter, view = counted()
     with view as entered:

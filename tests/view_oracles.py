@@ -138,8 +138,9 @@ def assert_same_view(builtin: memoryview, ours: MemoryView, what: str = "") -> N
 
 
 def assert_same_requests(builtin: memoryview, ours: MemoryView) -> None:
-    """Every combination of request flags: granted or refused alike, the same fields."""
-    for flags in ALL_REQUESTS:
+    """Every combination of request flags: granted or refused alike, the same fields
+    (each after different others: a view remembers the last flags it granted)."""
+    for flags in [*ALL_REQUESTS, *reversed(ALL_REQUESTS)]:
         same(lambda view, flags=flags: request(view, flags), builtin, ours, f"{flags:#x}")
         assert not ours._held_exports()
 

@@ -51,6 +51,7 @@ __all__ = [
     "ExporterError",
     "ManagedBuffer",
     "acquire",
+    "export_key",
     "export_of",
     "exporter_of",
     "exports_held",
@@ -325,10 +326,11 @@ def settle(view: object, template: memoryview | None, exporter: Any) -> None:
     raise ValueError("memoryview's buffer is not this object")
 
 
-def try_settle(view: memoryview, template: memoryview | None) -> bool:
+def try_settle(view: memoryview, template: memoryview | None, key: object = None) -> bool:
     """Settle ``view`` if it is a held export of ``template`` (made by ``export_of``)
     not yet settled, and say True; else do nothing and say False. ``BufferError``
-    while a consumer holds a buffer of ``view``: nothing is settled.
+    while a consumer holds a buffer of ``view``: nothing is settled. ``key``, if
+    given, is ``export_key(template)``, remembered.
 
     Preconditions: ``_VIEWS_COUNTED``; ``type(view) is memoryview``.
     """
@@ -338,12 +340,18 @@ def try_settle(view: memoryview, template: memoryview | None) -> bool:
         view.readonly  # noqa: B018 (ValueError once released)
     except ValueError:
         return False
-    if _buffer_key(view) != _buffer_key(template):
+    if _buffer_key(view) != (_buffer_key(template) if key is None else key):
         return False
     view.release()  # BufferError while a consumer holds a buffer of it: then it stays
     if SHIELDING:  # held and shielded, and a later release may settle it (as C's)
         _SHIELDED.pop(id(view), None)  # (_LEDGER.unshield, without a call)
     return True
+
+
+def export_key(template: memoryview) -> object:
+    """What ``try_settle`` compares an export of ``template`` with (the template's
+    managed buffer; it stays the template's for the template's life)."""
+    return _buffer_key(template)
 
 
 def shield_export(view: memoryview) -> None:

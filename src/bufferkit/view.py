@@ -39,7 +39,10 @@ Invariants (the seed thread's decisions, as ``memoryobject.c`` implements them):
   ``__release_buffer__`` accepts only a memoryview this view exported and has
   not been told of (``ValueError`` otherwise, ``TypeError`` for a non-memoryview;
   the builtin's ``BufferError`` while a consumer holds a buffer of it, which a
-  later release may then settle).
+  later release may then settle). Where an export is a plain sibling of the
+  template (``managed.PLAIN_EXPORTS``), CPython need not call it: the export
+  dies with the consumer's release and stops being counted, so the class leaves
+  the method out (a direct call finds it through ``__getattr__``).
 - Object items (``'O'``): read only where the exporter exported ``'O'`` at that
   layout. A cast to a format holding ``'O'`` is refused; a cast away from one is
   read-only; ``'O'`` items are never written.
@@ -73,6 +76,7 @@ from .managed import (
     SHIELDING as _SHIELDING,
 )
 from .managed import (
+    export_key,
     export_of,
     exporter_of,
     exports_held,
@@ -315,6 +319,13 @@ class MemoryView:
             self._reader = self._slicings = None
         elif name == "_extra":  # cleared by the collector: a view in a dying cycle
             return None
+        elif name == "__release_buffer__":
+            # Where an export is a plain sibling of the view's template (PLAIN_EXPORTS),
+            # the class leaves it out, so that CPython calls no Python code to release
+            # one: the export dies with the consumer's release (CPython's buffer
+            # wrapper drops it then) and the template's managed buffer stops counting
+            # it. A direct call still finds it here.
+            return self._release_export
         else:
             raise AttributeError(f"'MemoryView' object has no attribute {name!r}")
         return _get_attribute(self, name)
@@ -548,6 +559,7 @@ class MemoryView:
                 self._base, self._layout, self._text, readonly=readonly, keepalive=self._held()
             )
             self._exact = exact
+            self._more().exact_key = export_key(exact)
             self._keep_helper(exact)
         return exact
 
@@ -1155,28 +1167,43 @@ class MemoryView:
 
     def _check_request(self, flags: int) -> None:
         """Refuse ``flags`` exactly as the builtin memoryview's getbuffer would; items
-        holding object pointers are exported read-only (bytes never overwrite them)."""
+        holding object pointers are exported read-only (bytes never overwrite them).
+        The last flags accepted are remembered: a view's answer never changes."""
+        if flags == getattr(self._extra, "accepted", None):
+            return
         if self._whole:
             _refuse(flags, *_answer_flags(self._held()))  # (no local: a refusal's
-            return  # traceback must not hold the pin)
-        c_contiguous, f_contiguous = self._contiguity()
-        readonly = self._readonly or self._holds_objects()
-        _refuse(flags, readonly, c_contiguous, f_contiguous, self._layout.suboffsets)
+        else:  # traceback must not hold the pin)
+            c_contiguous, f_contiguous = self._contiguity()
+            readonly = self._readonly or self._holds_objects()
+            _refuse(flags, readonly, c_contiguous, f_contiguous, self._layout.suboffsets)
+        self._more().accepted = flags
 
     def __buffer__(self, flags: int) -> memoryview:
         if type(flags) is not int or not _INT_MIN <= flags <= _INT_MAX:
             flags = valid_flags(flags)  # (a direct call; __index__ may run user code)
-        exact = getattr(self._extra, "exact", None)  # (self._exact, without a call)
+        extra = self._extra
+        exact = getattr(extra, "exact", None)  # (self._exact, without a call)
         if exact is None or self._pin is None:
             exact = self._exact_view()  # (ValueError once released)
-        if flags != _FULL_RO:  # (a FULL_RO request is never refused)
+            extra = self._extra
+        if flags != _FULL_RO and flags != getattr(extra, "accepted", None):
             self._check_request(flags)  # the builtin's refusals, for a direct call too
         return memoryview(exact) if _PLAIN_EXPORTS else export_of(exact, self)
 
-    def __release_buffer__(self, view: memoryview) -> None:
-        exact = getattr(self._extra, "exact", None)  # (self._exact, without a call)
-        if not (_COUNTED_EXPORTS and type(view) is memoryview and try_settle(view, exact)):
+    def _release_export(self, view: memoryview) -> None:
+        """``__release_buffer__``: settle an export this view made."""
+        extra = self._extra
+        exact = getattr(extra, "exact", None)  # (self._exact, without a call)
+        if not (
+            _COUNTED_EXPORTS
+            and type(view) is memoryview
+            and try_settle(view, exact, getattr(extra, "exact_key", None))
+        ):
             settle(view, exact, self)  # (not an export held: refused, or quiet in a collection)
+
+    if not _PLAIN_EXPORTS:  # (where they are, CPython need not call it: see __getattr__)
+        __release_buffer__ = _release_export
 
     def _held_exports(self) -> int:
         """How many buffers exported from this view are still held."""
@@ -1194,8 +1221,10 @@ class _Extra:
     """The state few views need, in one object a view makes on first use (an unset
     slot reads as the view's default: see ``MemoryView._exact`` and its siblings)."""
 
-    __slots__ = ("casts", "exact", "exports", "last_cast", "request")
+    __slots__ = ("accepted", "casts", "exact", "exact_key", "exports", "last_cast", "request")
+    accepted: int  # the last request flags ``_check_request`` accepted
     exact: memoryview | None
+    exact_key: object  # managed.export_key(exact)
     casts: _Casts | None
     last_cast: tuple[str, object, _Cast]  # (the arguments, as objects, and the cast)
     exports: int
