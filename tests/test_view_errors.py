@@ -8,6 +8,7 @@ cannot read), bufferkit's answer follows NumPy's rules instead.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import operator
 import re
@@ -20,7 +21,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bufferkit import BufferFlags, MemoryView, _capi
+from bufferkit import BufferFlags, MemoryView, _capi, acquire
 
 from exporters import FailingExporter
 from layouts import NATIVE_FORMATS, Spec, examples, specs, testbuffer
@@ -337,15 +338,21 @@ def test_answers_without_shape_or_format_are_bytes(exporter: Any, flags: int) ->
     assert view.tobytes() == memoryview(exporter).tobytes()
 
 
-DIRECT_FLAGS = [2**31, 2**63, 2**64, "0", 1.0, None, True, -1, 0]
+DIRECT_FLAGS = [2**31, 2**63, 2**64, "0", 1.0, 0.0, 284.0, None, True, -1, 0]
 
 
+@pytest.mark.parametrize("primed", [False, True], ids=["fresh", "after requests"])
 @pytest.mark.parametrize("flags", DIRECT_FLAGS, ids=repr)
-def test_a_direct_buffer_call_validates_flags_as_the_builtin(flags: Any) -> None:
+def test_a_direct_buffer_call_validates_flags_as_the_builtin(flags: Any, primed: bool) -> None:
     """The builtin's exception types (3.12 and 3.13's builtin also accepts flags
-    below a C int, wrapping them: not compared)."""
+    below a C int, wrapping them: not compared), also after requests were granted
+    (a view remembers the last flags it granted) and refused."""
 
     def export(view: Any) -> Any:
+        if primed:
+            for granted in (BufferFlags.FULL_RO, BufferFlags.SIMPLE, BufferFlags.WRITABLE):
+                with contextlib.suppress(BufferError), acquire(view, granted):
+                    pass
         return view.__buffer__(flags).tobytes()
 
     ours, theirs = outcome(export, MemoryView(b"abc")), outcome(export, memoryview(b"abc"))

@@ -75,6 +75,7 @@ from .managed import (
     COUNTED_EXPORTS,
     SHIELDING,
     BufferInfo,
+    export_key,
     exports_held,
     record_export,
     request,
@@ -597,6 +598,7 @@ class _Base:
 
     __slots__ = (
         "buf",
+        "export_key",
         "export_template",
         "exports",
         "flags",
@@ -640,6 +642,7 @@ class _Base:
         self.exports = 0  # (where exports are not counted by their managed buffer)
         self.template: memoryview | None = None
         self.export_template: memoryview | None = None
+        self.export_key: object = None  # managed.export_key(export_template)
         self.retired_templates: list[memoryview] = []  # (held exports of older fields)
         self.plain_requests: set[int] = set()
 
@@ -682,6 +685,7 @@ class _Base:
         template = self.export_template
         if template is None:
             template = self.export_template = self._new_template()
+            self.export_key = export_key(template)
         return memoryview(template)
 
     def exports_held(self) -> int:
@@ -705,7 +709,7 @@ class _Base:
         held = self.export_template
         if _COUNTED and held is not None and exports_held(held, None):
             self.retired_templates.append(held)
-        self.export_template = None
+        self.export_template = self.export_key = None
 
     def _new_template(self) -> memoryview:
         return _capi.memoryview_over(
@@ -1173,10 +1177,11 @@ class NDArray:
 
     def __release_buffer__(self, view: memoryview, /) -> None:
         try:
-            template = self._bases[0].export_template if _COUNTED else None
+            head = self._bases[0]
+            template, key = (head.export_template, head.export_key) if _COUNTED else (None, None)
         except (AttributeError, IndexError):  # (cleared by the collector)
-            template = None
-        if template is not None and type(view) is memoryview and try_settle(view, template):
+            template = key = None
+        if template is not None and type(view) is memoryview and try_settle(view, template, key):
             return
         self._release_elsewhere(view)
 

@@ -1180,16 +1180,33 @@ class MemoryView:
         self._more().accepted = flags
 
     def __buffer__(self, flags: int) -> memoryview:
-        if type(flags) is not int or not _INT_MIN <= flags <= _INT_MAX:
-            flags = valid_flags(flags)  # (a direct call; __index__ may run user code)
         extra = self._extra
-        exact = getattr(extra, "exact", None)  # (self._exact, without a call)
-        if exact is None or self._pin is None:
-            exact = self._exact_view()  # (ValueError once released)
-            extra = self._extra
-        if flags != _FULL_RO and flags != getattr(extra, "accepted", None):
-            self._check_request(flags)  # the builtin's refusals, for a direct call too
+        try:
+            exact = extra.exact  # type: ignore[union-attr]  # (self._exact, without a call)
+        except AttributeError:  # (no _extra, or no exact in it yet)
+            exact = None
+        # (release() drops exact, and releases it, right after the pin: no check of the
+        # pin is needed, and a release by another thread meanwhile makes the sibling
+        # below raise ValueError or takes effect after it, the sibling holding the memory)
+        if (
+            exact is None
+            or type(flags) is not int
+            or (flags != _FULL_RO and flags != getattr(extra, "accepted", None))
+        ):
+            exact = self._granted_exact(flags)
         return memoryview(exact) if _PLAIN_EXPORTS else export_of(exact, self)
+
+    def _granted_exact(self, flags: object) -> memoryview:
+        """``__buffer__``'s checks, all of them: ``flags`` validated (a direct call may
+        pass anything), ``ValueError`` once released, the builtin's refusals; the
+        template of the export. (``__buffer__`` skips them for flags already granted,
+        and FULL_RO, which is never refused.)"""
+        if type(flags) is not int or not _INT_MIN <= flags <= _INT_MAX:
+            flags = valid_flags(flags)  # (__index__ may run user code)
+        exact = self._exact_view()  # (ValueError once released)
+        if flags != _FULL_RO:
+            self._check_request(flags)
+        return exact
 
     def _release_export(self, view: memoryview) -> None:
         """``__release_buffer__``: settle an export this view made."""
