@@ -20,7 +20,7 @@ class Token:
 def test_every_probe_succeeds_on_the_interpreters_we_support() -> None:
     facts = _capi.describe()
     assert facts["reads_memoryview_address"] and facts["owns_keepalive"]
-    assert facts["sets_memoryview_flags"]
+    assert facts["sets_memoryview_flags"] and facts["skips_release_calls"]
 
 
 def test_the_probes_answer_as_the_environment_says() -> None:
@@ -30,7 +30,7 @@ def test_the_probes_answer_as_the_environment_says() -> None:
     assert facts["private_layouts_allowed"] is not refused
     if refused:
         assert not facts["reads_memoryview_address"] and not facts["owns_keepalive"]
-        assert not facts["sets_memoryview_flags"]
+        assert not facts["sets_memoryview_flags"] and not facts["skips_release_calls"]
 
 
 def test_a_free_threaded_build_without_the_gil_refuses_private_layouts(
@@ -48,6 +48,7 @@ def test_a_probe_with_wrong_offsets_fails_without_reading_outside_the_object(
     before any field is read; the memoryview probe then refuses."""
     monkeypatch.setattr(_capi, "_VAR_HEAD", _capi._VAR_HEAD + shift)
     assert not _capi._probe(_capi._probe_memoryview_layout)
+    assert not _capi._probe(_capi._probe_release_slot)
     monkeypatch.setattr(_capi, "_HEAD", _capi._HEAD + shift)
     assert not _capi._probe(_capi._probe_managed_buffer_layout)
 
@@ -274,3 +275,53 @@ def test_unsafe_flag_changes_are_refused() -> None:
     assert not strided.c_contiguous
     strided.release()
     pointing.release()
+
+
+def _counting_exporter_class() -> type:
+    class Exporter:
+        def __init__(self) -> None:
+            self.data, self.calls = bytearray(b"abc"), 0
+
+        def __buffer__(self, flags: int) -> memoryview:
+            return memoryview(self.data)
+
+        def __release_buffer__(self, view: memoryview) -> None:
+            self.calls += 1
+            view.release()
+
+    return Exporter
+
+
+@pytest.mark.private_layouts
+def test_skip_release_calls_leaves_direct_calls_and_overriding_subclasses_alone() -> None:
+    cls = _counting_exporter_class()
+
+    class Overriding(cls):  # type: ignore[misc, valid-type]
+        def __release_buffer__(self, view: memoryview) -> None:
+            super().__release_buffer__(view)
+
+    assert _capi.skip_release_calls(cls)
+    assert not _capi.skip_release_calls(cls)  # (the slot is empty already)
+    exporter, overriding = cls(), Overriding()
+    for _ in range(3):
+        memoryview(exporter).release()
+        memoryview(overriding).release()
+    exporter.data.append(0)  # no export left behind: it resizes
+    assert (exporter.calls, overriding.calls) == (0, 3)  # (Overriding kept its slot)
+    exporter.__release_buffer__(exporter.__buffer__(0))
+    assert exporter.calls == 1
+
+
+def test_skip_release_calls_refuses_types_not_defined_in_python() -> None:
+    """Static types, and heap types whose release is a C function (``array.array``
+    on every version supported), keep their slot."""
+    import array
+
+    kinds = [bytearray, memoryview, type, object, int, array.array, type(_capi.Memory(1).view())]
+    for cls in kinds:
+        before = _capi._GetSlot(cls, 2)
+        assert not _capi.skip_release_calls(cls)
+        assert _capi._GetSlot(cls, 2) == before
+    data = array.array("b", [1])
+    memoryview(data).release()
+    data.append(2)  # (its own release ran: it resizes)

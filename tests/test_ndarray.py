@@ -12,7 +12,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from bufferkit import BufferFlags, Format, NDArray, _capi, acquire, testbuffer
+from bufferkit import BufferFlags, Format, MemoryView, NDArray, _capi, acquire, testbuffer
 from bufferkit.ndarray import (
     ND_FORTRAN,
     ND_GETBUF_FAIL,
@@ -250,6 +250,53 @@ def test_an_old_exported_base_is_dropped_once_released() -> None:
     view.release()
     with pytest.raises(BufferError, match="single base"):
         array.pop()
+
+
+def test_an_exported_base_pushed_down_stays_while_exported_and_after_a_pop() -> None:
+    """C drops a base below the head at its last release, but not one a pop made the
+    head again (a release call or not: the same answers)."""
+    array = NDArray([1, 2, 3], shape=[3], flags=ND_VAREXPORT)
+    first = memoryview(array)
+    array.push([7], shape=[1])
+    second = memoryview(array)
+    array.push([8, 9], shape=[2])
+    second.release()  # its base is dropped
+    array.pop()
+    assert array.tolist() == [1, 2, 3]  # (the dropped base is gone: the first is head)
+    first.release()  # the head, once more: it stays
+    with pytest.raises(BufferError, match="single base"):
+        array.pop()
+    assert array.tolist() == [1, 2, 3]
+
+
+class _CountedRelease(NDArray):
+    releases = 0
+
+    def __release_buffer__(self, view: memoryview, /) -> None:
+        type(self).releases += 1
+        super().__release_buffer__(view)
+
+
+class _Plain(NDArray):
+    pass
+
+
+@pytest.mark.parametrize("cls", [NDArray, testbuffer.ndarray, _Plain, _CountedRelease])
+def test_subclasses_release_exports_and_an_override_is_called(cls: type[NDArray]) -> None:
+    """A subclass that defines ``__release_buffer__`` is called once per release
+    (``super()`` reaches NDArray's); every export ends with its consumer's release."""
+    _CountedRelease.releases = 0
+    array = cls([1, 2, 3], shape=[3])
+    for consumer in (memoryview, bytes, lambda a: MemoryView(a).tolist()):
+        consumer(array)
+    memoryview(array).release()
+    array.push([4], shape=[1])  # (refused while an export is held)
+    array.pop()
+    assert _CountedRelease.releases == (4 if cls is _CountedRelease else 0)
+    direct = array.__buffer__(BufferFlags.FULL_RO)
+    array.__release_buffer__(direct)
+    with pytest.raises(ValueError, match="not this object"):
+        array.__release_buffer__(direct)
 
 
 # --- flags, dimensions, values -----------------------------------------------------------------

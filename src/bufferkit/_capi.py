@@ -83,6 +83,7 @@ __all__ = [
     "read_pointer",
     "refcount",
     "set_memoryview_flags",
+    "skip_release_calls",
     "string_at",
     "to_contiguous",
     "unwrap_exporter",
@@ -880,6 +881,118 @@ def set_memoryview_flags(
     return True
 
 
+# --- a PEP 688 class's release slot ---------------------------------------------------
+#
+# CPython calls a class's ``__release_buffer__`` whenever a consumer releases a buffer of
+# an instance: its type's ``bf_releasebuffer`` slot, set because the class defines the
+# method. An exporter whose exports need no call (each dies with the consumer's
+# release, which its managed buffer counts) leaves the slot empty; the method stays,
+# for direct calls and subclasses (a subclass that defines its own gets the slot).
+
+
+class _TypeFields(ctypes.Structure):
+    """``PyTypeObject`` after ``PyObject_VAR_HEAD``, up to ``tp_as_buffer``."""
+
+    _fields_ = [
+        ("tp_name", ctypes.c_void_p),
+        ("tp_basicsize", _ssize_t),
+        ("tp_itemsize", _ssize_t),
+        *((name, ctypes.c_void_p) for name in (
+            "tp_dealloc", "tp_vectorcall_offset", "tp_getattr", "tp_setattr", "tp_as_async",
+            "tp_repr", "tp_as_number", "tp_as_sequence", "tp_as_mapping", "tp_hash",
+            "tp_call", "tp_str", "tp_getattro", "tp_setattro", "tp_as_buffer",
+        )),
+    ]  # fmt: skip
+
+
+class _BufferProcs(ctypes.Structure):
+    """``PyBufferProcs``."""
+
+    _fields_ = [("bf_getbuffer", ctypes.c_void_p), ("bf_releasebuffer", ctypes.c_void_p)]
+
+
+_GetSlot = _api.PyType_GetSlot
+_GetSlot.argtypes = [ctypes.py_object, ctypes.c_int]
+_GetSlot.restype = ctypes.c_void_p
+_Py_bf_getbuffer, _Py_bf_releasebuffer = 1, 2  # (Include/typeslots.h)
+
+
+_Py_TPFLAGS_HEAPTYPE = 1 << 9
+_python_release: list[int] = []  # CPython's slot_bf_releasebuffer, as the probe saw it
+
+
+def _release_slot(cls: type) -> _BufferProcs | None:
+    """The buffer procedures of ``cls``, a class defined in Python, if verified: a heap
+    type, whose procedures lie inside the type object, both slots read there the ones
+    ``PyType_GetSlot`` gives, the release slot CPython's call of ``__release_buffer__``
+    (a C function is never touched)."""
+    if type(cls) is not type or not cls.__flags__ & _Py_TPFLAGS_HEAPTYPE:
+        return None
+    release = _GetSlot(cls, _Py_bf_releasebuffer)
+    if not release or _python_release != [release]:
+        return None
+    fields = _TypeFields.from_address(id(cls) + _VAR_HEAD)  # (inside the type object)
+    if (fields.tp_basicsize, fields.tp_itemsize) != (cls.__basicsize__, cls.__itemsize__):
+        return None
+    start, end = id(cls), id(cls) + type.__basicsize__  # type: ignore[operator]  # (a property to mypy)
+    address = fields.tp_as_buffer or 0
+    if not start < address <= end - ctypes.sizeof(_BufferProcs):
+        return None  # (a heap type's procedures are part of the type object)
+    procs = _BufferProcs.from_address(address)
+    if (procs.bf_getbuffer, procs.bf_releasebuffer) != (_GetSlot(cls, _Py_bf_getbuffer), release):
+        return None
+    return procs
+
+
+def _empty_release_slot(cls: type) -> bool:
+    procs = _release_slot(cls)
+    if procs is None:
+        return False
+    release = procs.bf_releasebuffer
+    procs.bf_releasebuffer = None
+    if _GetSlot(cls, _Py_bf_releasebuffer):  # not the field CPython reads: undo
+        procs.bf_releasebuffer = release
+        return False
+    return True
+
+
+def _probe_release_slot() -> bool:
+    """Empty the release slot of a probe class: a consumer's release must then call
+    nothing, the export must die with it, and a direct call must still work."""
+    calls: list[memoryview] = []
+    data = memoryview(b"probe")
+
+    class Exporter:
+        def __buffer__(self, flags: int) -> memoryview:
+            export = memoryview(data)
+            exports.append(weakref_to(export))
+            return export
+
+        def __release_buffer__(self, view: memoryview) -> None:
+            calls.append(view)
+
+    exports: list[weakref_to[memoryview]] = []
+    _python_release[:] = [_GetSlot(Exporter, _Py_bf_releasebuffer) or 0]
+    if not _empty_release_slot(Exporter):
+        return False
+    consumer = memoryview(Exporter())
+    held = exports[0]() is not None and consumer.tobytes() == b"probe"
+    consumer.release()
+    Exporter().__release_buffer__(data)
+    return held and exports[0]() is None and calls == [data]
+
+
+def skip_release_calls(cls: type) -> bool:
+    """Make CPython call no ``cls.__release_buffer__`` when a consumer releases a buffer
+    of an instance (the method stays for direct calls); True if done, False where the
+    type's layout is not verified (the calls go on).
+
+    Precondition: every memoryview ``cls.__buffer__`` returns needs nothing but to die
+    when released (its managed buffer counts it).
+    """
+    return _CAN_SKIP_RELEASE and _empty_release_slot(cls)
+
+
 def _probe(check: Callable[[], bool]) -> bool:
     """A probe's verdict; a probe that raises has failed (never trusted)."""
     try:
@@ -893,6 +1006,7 @@ _CAN_SET_FLAGS = _MV_OK and _probe(_probe_flags)
 _CAN_OWN = _MV_OK and _probe(_probe_managed_buffer_layout)
 VIEWS_COUNTED = _CAN_OWN
 """True where ``managed_buffer_of`` and ``views_on`` read verified fields."""
+_CAN_SKIP_RELEASE = _private_layouts_allowed() and _probe(_probe_release_slot)
 
 
 def describe() -> dict[str, Any]:
@@ -902,6 +1016,7 @@ def describe() -> dict[str, Any]:
         "reads_memoryview_address": _MV_OK,
         "owns_keepalive": _CAN_OWN,
         "sets_memoryview_flags": _CAN_SET_FLAGS,
+        "skips_release_calls": _CAN_SKIP_RELEASE,
         "pointer_size": POINTER_SIZE,
         "max_ndim": MAX_NDIM,
     }

@@ -30,11 +30,16 @@ Invariants:
   set to ``_testbuffer``'s answer (``PyBuffer_IsContiguous``), so CPython's
   getbuffer on it grants exactly what was granted here. Each export is counted
   on its base until ``__release_buffer__`` or the memoryview's death, whichever
-  comes first, never twice. ``add_suboffsets`` changes the head's fields even
+  comes first, never twice. Where an export's managed buffer counts it
+  (``managed.PLAIN_EXPORTS``), CPython is told to skip the release call
+  (``_capi.skip_release_calls``, for every subclass that does not define its own):
+  the export dies with the consumer's release. ``add_suboffsets`` changes the head's fields even
   while it is exported (as C's): exports made before keep the fields they had.
 - Without ``ND_VAREXPORT``, ``push``/``pop`` refuse while the head is exported;
   with it, ``push`` goes on and an exported base stays, unchanged, until its
-  last export is released (then it is dropped, unless it is the head).
+  last export is released (then it is dropped, unless it is the head again:
+  at that release, or, where no release call comes, at the next ``push`` or
+  ``pop``, before either looks at the stack).
 - Contiguity decisions use the real layout: flag bits a caller forges
   (``ND_SCALAR``, the internal C bit) show in ``flags`` but grant nothing.
 - Items of a format ``struct`` reads are packed and stored by ``_testbuffer``'s
@@ -73,6 +78,7 @@ from .formats import Format
 from .layout import Layout, c_strides, equivalent_shapes, f_strides
 from .managed import (
     COUNTED_EXPORTS,
+    PLAIN_EXPORTS,
     SHIELDING,
     BufferInfo,
     export_key,
@@ -598,6 +604,7 @@ class _Base:
 
     __slots__ = (
         "buf",
+        "doomed",
         "export_key",
         "export_template",
         "exports",
@@ -645,6 +652,8 @@ class _Base:
         self.export_key: object = None  # managed.export_key(export_template)
         self.retired_templates: list[memoryview] = []  # (held exports of older fields)
         self.plain_requests: set[int] = set()
+        self.doomed = False  # below the head since a push while exported: dropped
+        # once its last export is released (C's ndarray_releasebuf)
 
     def layout(self) -> Layout:
         """The layout relative to ``buf`` (missing shape or strides reconstructed)."""
@@ -910,6 +919,8 @@ def _to_pil(base: _Base, data: _capi.Memory, direct: Layout) -> _Base:
 # next one is a sibling of the template and nothing else.
 
 _COUNTED = COUNTED_EXPORTS
+_SKIP_RELEASE_CALLS = PLAIN_EXPORTS  # (an export is then a plain sibling of a template)
+skip_release_calls = _capi.skip_release_calls
 
 
 def _check_request(base: _Base, flags: int, contiguity: tuple[bool, bool]) -> None:
@@ -1175,6 +1186,11 @@ class NDArray:
         if base.exports == 0 and base is not self._head:
             self._bases.remove(base)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if _SKIP_RELEASE_CALLS and cls.__release_buffer__ is NDArray.__release_buffer__:
+            skip_release_calls(cls)  # (one that defines its own is called, as usual)
+
     def __release_buffer__(self, view: memoryview, /) -> None:
         try:
             head = self._bases[0]
@@ -1224,14 +1240,24 @@ class NDArray:
             raise ValueError("ND_VAREXPORT flag can only be used during object creation")
         self._check_mutable(held_ok=self._varexport)
         base = _owned_base(items, shape, strides, offset_n, format, flags_n, self._struct_only)
+        self._drop_released_bases()
+        head = self._head
+        head.doomed = bool(head.exports_held())
         self._bases.insert(0, base)
 
     def pop(self) -> None:
         """Drop the head base; the one below becomes the head again."""
         self._check_mutable(held_ok=False)
+        self._drop_released_bases()
         if len(self._bases) == 1:
             raise BufferError("list only has a single base")
         del self._bases[0]
+        self._head.doomed = False  # (the head stays, whatever is released)
+
+    def _drop_released_bases(self) -> None:
+        """Drop the bases below the head whose last export was released (where no
+        release call came to drop each then)."""
+        self._bases[1:] = [b for b in self._bases[1:] if not b.doomed or b.exports_held()]
 
     def _check_mutable(self, held_ok: bool) -> None:
         if self._consumer:
@@ -1387,6 +1413,10 @@ class NDArray:
     def _item_format(self, base: _Base) -> Format:
         """The format that reads the items of ``base``."""
         return fitted_format(item_format(base.fmt, self._struct_only), base.itemsize)
+
+
+if _SKIP_RELEASE_CALLS:
+    skip_release_calls(NDArray)
 
 
 def _store(base: _Base, address: int, value: Any, struct_only: bool) -> None:

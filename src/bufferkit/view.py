@@ -41,8 +41,8 @@ Invariants (the seed thread's decisions, as ``memoryobject.c`` implements them):
   the builtin's ``BufferError`` while a consumer holds a buffer of it, which a
   later release may then settle). Where an export is a plain sibling of the
   template (``managed.PLAIN_EXPORTS``), CPython need not call it: the export
-  dies with the consumer's release and stops being counted, so the class leaves
-  the method out (a direct call finds it through ``__getattr__``).
+  dies with the consumer's release and stops being counted, so CPython is told
+  to skip it (``_capi.skip_release_calls``; direct calls still reach it).
 - Object items (``'O'``): read only where the exporter exported ``'O'`` at that
   layout. A cast to a format holding ``'O'`` is refused; a cast away from one is
   read-only; ``'O'`` items are never written.
@@ -319,13 +319,6 @@ class MemoryView:
             self._reader = self._slicings = None
         elif name == "_extra":  # cleared by the collector: a view in a dying cycle
             return None
-        elif name == "__release_buffer__":
-            # Where an export is a plain sibling of the view's template (PLAIN_EXPORTS),
-            # the class leaves it out, so that CPython calls no Python code to release
-            # one: the export dies with the consumer's release (CPython's buffer
-            # wrapper drops it then) and the template's managed buffer stops counting
-            # it. A direct call still finds it here.
-            return self._release_export
         else:
             raise AttributeError(f"'MemoryView' object has no attribute {name!r}")
         return _get_attribute(self, name)
@@ -1208,8 +1201,7 @@ class MemoryView:
             self._check_request(flags)
         return exact
 
-    def _release_export(self, view: memoryview) -> None:
-        """``__release_buffer__``: settle an export this view made."""
+    def __release_buffer__(self, view: memoryview) -> None:
         extra = self._extra
         exact = getattr(extra, "exact", None)  # (self._exact, without a call)
         if not (
@@ -1219,9 +1211,6 @@ class MemoryView:
         ):
             settle(view, exact, self)  # (not an export held: refused, or quiet in a collection)
 
-    if not _PLAIN_EXPORTS:  # (where they are, CPython need not call it: see __getattr__)
-        __release_buffer__ = _release_export
-
     def _held_exports(self) -> int:
         """How many buffers exported from this view are still held."""
         return exports_held(self._exact, self)
@@ -1230,6 +1219,9 @@ class MemoryView:
         """One export released, or dropped unreleased (``managed``'s ledger calls it)."""
         self._exports -= 1
 
+
+if _PLAIN_EXPORTS:  # an export dies with the consumer's release, which its template counts
+    _capi.skip_release_calls(MemoryView)
 
 _C_SOURCES = frozenset({bytes, bytearray, memoryview, MemoryView})  # (no user code in them)
 
