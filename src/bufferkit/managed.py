@@ -320,9 +320,11 @@ def settle(view: object, template: memoryview | None, exporter: Any) -> None:
         raise TypeError("expected a memoryview object")
     if try_settle(view, template):
         return
-    if (_LEDGER.collecting or _LEDGER.finalizing()) and (template is None or _is_released(view)):
-        return  # the collector cleared the exporter or the export first (a dying
-        # cycle, or exit); its managed buffer has released or will release it
+    if (_LEDGER.collecting or _LEDGER.finalizing()) and (
+        template is None or _is_released(view) or _is_released(template)
+    ):
+        return  # the collector cleared the exporter, the export or the template first
+        # (a dying cycle, or exit); its managed buffer has released or will release it
     raise ValueError("memoryview's buffer is not this object")
 
 
@@ -330,7 +332,7 @@ def try_settle(view: memoryview, template: memoryview | None, key: object = None
     """Settle ``view`` if it is a held export of ``template`` (made by ``export_of``)
     not yet settled, and say True; else do nothing and say False. ``BufferError``
     while a consumer holds a buffer of ``view``: nothing is settled. ``key``, if
-    given, is ``export_key(template)``, remembered.
+    given, is ``export_key(template)``, remembered (compared first).
 
     Preconditions: ``_VIEWS_COUNTED``; ``type(view) is memoryview``.
     """
@@ -340,8 +342,9 @@ def try_settle(view: memoryview, template: memoryview | None, key: object = None
         view.readonly  # noqa: B018 (ValueError once released)
     except ValueError:
         return False
-    if _buffer_key(view) != (_buffer_key(template) if key is None else key):
-        return False
+    found = _buffer_key(view)
+    if found != key and found != _buffer_key(template):  # (a key in a dying cycle may
+        return False  # be cleared by the collector: the template's is asked then)
     view.release()  # BufferError while a consumer holds a buffer of it: then it stays
     if SHIELDING:  # held and shielded, and a later release may settle it (as C's)
         _SHIELDED.pop(id(view), None)  # (_LEDGER.unshield, without a call)
