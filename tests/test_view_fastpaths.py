@@ -39,6 +39,8 @@ READS: dict[str, Any] = {
     "contiguous": lambda v: v.contiguous,
     "len": len,
     "tobytes": lambda v: v.tobytes(),
+    "tobytes C": lambda v: v.tobytes("C"),
+    "tobytes C subclass": lambda v: v.tobytes(type("S", (str,), {})("C")),
     "tobytes F": lambda v: v.tobytes("F"),
     "tobytes A": lambda v: v.tobytes("A"),
     "tobytes None": lambda v: v.tobytes(None),

@@ -97,6 +97,7 @@ if TYPE_CHECKING:
 __all__ = ["MemoryView", "read_answer"]
 
 _RELEASED = "operation forbidden on released memoryview object"
+_C = "C"  # (CPython has one str object for each one-character Latin-1 text)
 _DIFFERENT_STRUCTURES = "memoryview assignment: lvalue and rvalue have different structures"
 _NOT_C_CONTIGUOUS = "memoryview: underlying buffer is not C-contiguous"
 _REFUSALS = {  # the builtin memoryview's words for each rule of flags.refusal
@@ -689,11 +690,12 @@ class MemoryView:
     # --- length, iteration, lookup -----------------------------------------------------
 
     def __len__(self) -> int:
-        pin = self._pin
-        if pin is None:
-            raise ValueError(_RELEASED)
         if self._whole:
-            return len(pin)
+            try:
+                return len(self._pin)  # type: ignore[arg-type]
+            except TypeError:  # released (None), or 0-d: below
+                pass
+        self._held()
         if not self._ndim:
             raise TypeError("0-dim memory has no length")
         return self._layout.shape[0]
@@ -984,6 +986,15 @@ class MemoryView:
 
     def tobytes(self, order: str | None = "C") -> bytes:
         """The bytes of the items in ``'C'``, ``'F'`` or ``'A'`` order."""
+        if order is _C and self._whole:  # (the one 'C' string, not a str subclass)
+            try:
+                return self._pin.tobytes()  # type: ignore[union-attr]  # (no local: a
+            except AttributeError:  # traceback must not hold the pin; None once released)
+                pass
+        return self._tobytes(order)
+
+    def _tobytes(self, order: str | None) -> bytes:
+        """``tobytes``, every case."""
         pin = self._pin
         if pin is not None and self._whole and (order is None or type(order) is str):
             try:
