@@ -92,9 +92,18 @@ def test_remembered_casts_and_slicings_equal_new_ones(spec: Spec, data: st.DataO
     def casting(view: Any) -> Any:
         return view.cast(code) if shape is None else view.cast(code, shape)
 
-    for _ in range(2):  # the second time from the caches
-        assert outcome(lambda v: v[key], seen) == outcome(lambda v: v[key], MemoryView(exporter))
+    equal = tuple(map(_copy_slice, key)) if type(key) is tuple else _copy_slice(key)
+    for each in (key, key, equal):  # the same key from the caches, then an equal one
+
+        def slicing(view: Any, each: Any = each) -> Any:
+            return view[each]
+
+        assert outcome(slicing, seen) == outcome(slicing, MemoryView(exporter))
         assert outcome(casting, seen) == outcome(casting, MemoryView(exporter)), (code, shape)
+
+
+def _copy_slice(key: slice) -> slice:
+    return slice(key.start, key.stop, key.step)
 
 
 def test_a_cached_cast_still_refuses_what_a_new_one_refuses() -> None:

@@ -270,7 +270,7 @@ class MemoryView:
     _extra: _Extra | None  # what few views need (see _Extra), made on first use
     _hash: int | None  # None until hashed (kept after release, as the builtin keeps it)
     _reader: memoryview | None
-    _slicings: dict[Any, Layout] | None
+    _slicings: dict[Any, tuple[Any, Layout]] | None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         raise TypeError("type 'MemoryView' is not an acceptable base type")  # as the builtin
@@ -784,9 +784,13 @@ class MemoryView:
             slicings = self._slicings
             if slicings is not None:
                 try:
-                    known = slicings.get(key)
-                    if known is not None:  # equal to a remembered key: made of indexes?
-                        if kind is slice:
+                    entry = slicings.get(key)
+                    known = None
+                    if entry is not None:
+                        known = entry[1]
+                        if entry[0] is key:  # the very key: checked when remembered
+                            pass
+                        elif kind is slice:  # an equal key: made of indexes?
                             _NO_ITEMS[key]  # (slice(1.0, 2) == slice(1, 2), but raises)
                         else:
                             for part in key:
@@ -812,7 +816,8 @@ class MemoryView:
         return self._subscript(key)
 
     def _remember_slicing(self, key: Any, layout: Layout) -> None:
-        """Keep the layout a slice or a tuple of slices gave, under the key itself.
+        """Keep the layout a slice or a tuple of slices gave, under the key itself
+        (with the key: the very same key object needs no check again).
 
         Only slices of ints and None are remembered. A later key matches by
         ``==`` (dict semantics); ``__getitem__`` then has the builtin check that
@@ -831,7 +836,7 @@ class MemoryView:
             slicings = self._slicings = {}
         elif len(slicings) >= _MAX_SLICINGS:
             del slicings[next(iter(slicings))]
-        slicings[key] = layout
+        slicings[key] = (key, layout)
 
     def _follow(self, hops: tuple[int, ...]) -> int:
         """The address the pointer hops of a selection lead to from this view's base.
