@@ -18,7 +18,7 @@ from bufferkit import BufferFlags, MemoryView
 
 from exporters import CountingExporter
 from layouts import NATIVE_FORMATS, Spec, examples, specs, testbuffer
-from view_oracles import outcome
+from view_oracles import normalized, outcome
 
 EXAMPLES = examples(120)
 ND_WRITABLE = testbuffer.ND_WRITABLE
@@ -198,3 +198,30 @@ def test_an_exported_0d_view_still_reads_through_its_export() -> None:
     empty = MemoryView(bytearray())
     memoryview(empty).release()
     assert empty.tolist() == [] and list(empty) == []
+
+
+ITEM_KEYS: list[Any] = [
+    0, -1, 1, 5, 2**70, (), (0,), (1, 2), (-1, -1), (5, 0), (0, -9), (1, 2, 3),
+    (0, 0, 0, 0), (1, slice(None)), (0, ...), (True, 0), (0, 1.0), (2**70, 0),
+]  # fmt: skip
+
+
+def _item_outcome(view: Any, key: Any) -> Any:
+    try:
+        return "value", normalized(view[key])
+    except Exception as error:
+        return "raise", type(error), str(error)
+
+
+@EXAMPLES
+@given(specs(max_ndim=3))
+def test_items_through_the_reader_equal_the_general_path(spec: Spec) -> None:
+    """``v[i]`` and ``v[i, j, ...]`` answered by the reader of a view that has one give
+    the value, or the exception and message, of a view with none yet (each key then
+    takes the general path)."""
+    exporter = spec.make()
+    warm = MemoryView(exporter)
+    for key in ITEM_KEYS:
+        _item_outcome(warm, key)  # (the first read makes the reader, if the format has one)
+    for key in ITEM_KEYS:
+        assert _item_outcome(warm, key) == _item_outcome(MemoryView(exporter), key), key

@@ -768,19 +768,21 @@ class MemoryView:
     def __getitem__(self, key: Any) -> Any:
         # The hot paths first: an element through the builtin reader, a slicing
         # this view has seen before; everything else (and every error) below.
+        # (The reader owns the pin: it holds the memory it reads. None until made.)
         kind = type(key)
         if kind is int:
-            reader = self._reader
-            if reader is not None and self._ndim == 1:
-                return reader[key]
+            if self._ndim == 1:
+                try:
+                    return self._reader[key]  # type: ignore[index]
+                except TypeError:  # no reader yet
+                    pass
         elif kind is tuple or kind is slice:
-            if kind is tuple:
-                reader = self._reader  # (it owns the pin: it holds the memory it reads)
-                if reader is not None and len(key) == self._ndim and key and type(key[0]) is int:
-                    try:
-                        return reader[key]
-                    except (TypeError, NotImplementedError):
-                        pass  # a slice among the ints: a sub-view
+            if kind is tuple and key and type(key[0]) is int:
+                try:
+                    return self._reader[key]  # type: ignore[index]
+                except (TypeError, NotImplementedError):
+                    pass  # no reader yet; a slice among the ints (a sub-view); too few
+                    # or too many indexes (the general path raises the right error)
             slicings = self._slicings
             if slicings is not None:
                 try:
