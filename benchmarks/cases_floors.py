@@ -30,7 +30,7 @@ class Floor:
         return view
 
     def __getitem__(self, key: Any) -> Any:
-        if type(key) is int:
+        if type(key) is int or type(key) is tuple:
             return self._pin[key]
         self._known.get(key)
         return self._new_view()
@@ -57,6 +57,7 @@ def _pair(ours: Timed, builtin: Timed) -> tuple[Timed, dict[str, Timed]]:
 
 
 FLOOR, BUILTIN = Floor(memoryview(DATA)), memoryview(DATA)
+FLOOR_2D, BUILTIN_2D = Floor(BUILTIN.cast("B", (10, 10))), BUILTIN.cast("B", (10, 10))
 
 
 def _asarray() -> tuple[Timed, dict[str, Timed]]:
@@ -72,6 +73,7 @@ CASES = [
         note="(floor rows: the first column times a do-nothing view written in Python)",
     ),
     Case("floor: v[i]", lambda: _pair(lambda: FLOOR[3], lambda: BUILTIN[3])),
+    Case("floor: v[i, j]", lambda: _pair(lambda: FLOOR_2D[3, 4], lambda: BUILTIN_2D[3, 4])),
     Case("floor: v[2:50]", lambda: _pair(lambda: FLOOR[2:50], lambda: BUILTIN[2:50])),
     Case(
         "floor: v.cast('B', (10, 10))",
