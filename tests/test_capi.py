@@ -312,6 +312,21 @@ def test_skip_release_calls_leaves_direct_calls_and_overriding_subclasses_alone(
     assert exporter.calls == 1
 
 
+def test_skip_release_calls_refuses_a_class_whose_buffer_comes_from_a_c_base() -> None:
+    """Its C base's release is reached through the slot: it stays."""
+
+    class Bytes(bytearray):
+        def __release_buffer__(self, view: memoryview) -> None:
+            pass
+
+    data = Bytes(b"ab")
+    before = _capi._GetSlot(Bytes, 2)
+    assert not _capi.skip_release_calls(Bytes)
+    assert _capi._GetSlot(Bytes, 2) == before
+    memoryview(data).release()
+    data.append(0)  # (bytearray's own release ran: it resizes)
+
+
 def test_skip_release_calls_refuses_types_not_defined_in_python() -> None:
     """Static types, and heap types whose release is a C function (``array.array``
     on every version supported), keep their slot."""

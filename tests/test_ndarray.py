@@ -281,6 +281,22 @@ class _Plain(NDArray):
     pass
 
 
+class _KeepsItsExports(NDArray):
+    def __buffer__(self, flags: int, /) -> memoryview:
+        self.last = super().__buffer__(flags)  # (kept past the consumer's release)
+        return self.last
+
+
+def test_a_subclass_whose_buffer_keeps_its_exports_still_has_them_released() -> None:
+    """Only a release call releases what an overriding ``__buffer__`` kept: CPython
+    makes it, as for any class with its own ``__buffer__``."""
+    array = _KeepsItsExports([1, 2, 3], shape=[3])
+    memoryview(array).release()
+    bytes(array)
+    array.push([4, 5], shape=[2])  # no export held
+    assert array.tolist() == [4, 5]
+
+
 @pytest.mark.parametrize("cls", [NDArray, testbuffer.ndarray, _Plain, _CountedRelease])
 def test_subclasses_release_exports_and_an_override_is_called(cls: type[NDArray]) -> None:
     """A subclass that defines ``__release_buffer__`` is called once per release

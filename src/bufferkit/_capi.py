@@ -918,18 +918,20 @@ _Py_bf_getbuffer, _Py_bf_releasebuffer = 1, 2  # (Include/typeslots.h)
 
 
 _Py_TPFLAGS_HEAPTYPE = 1 << 9
-_python_release: list[int] = []  # CPython's slot_bf_releasebuffer, as the probe saw it
+_python_slots: list[tuple[int, int]] = []  # CPython's slot_bf_getbuffer and
+# slot_bf_releasebuffer (its calls of __buffer__ and __release_buffer__), as a probe saw them
 
 
 def _release_slot(cls: type) -> _BufferProcs | None:
     """The buffer procedures of ``cls``, a class defined in Python, if verified: a heap
     type, whose procedures lie inside the type object, both slots read there the ones
-    ``PyType_GetSlot`` gives, the release slot CPython's call of ``__release_buffer__``
-    (a C function is never touched)."""
+    ``PyType_GetSlot`` gives, and those CPython's calls of ``__buffer__`` and
+    ``__release_buffer__`` (a C function is never touched, nor a class whose buffer
+    comes from a C base's getbuffer)."""
     if type(cls) is not type or not cls.__flags__ & _Py_TPFLAGS_HEAPTYPE:
         return None
     release = _GetSlot(cls, _Py_bf_releasebuffer)
-    if not release or _python_release != [release]:
+    if not release or _python_slots != [(_GetSlot(cls, _Py_bf_getbuffer), release)]:
         return None
     fields = _TypeFields.from_address(id(cls) + _VAR_HEAD)  # (inside the type object)
     if (fields.tp_basicsize, fields.tp_itemsize) != (cls.__basicsize__, cls.__itemsize__):
@@ -939,7 +941,7 @@ def _release_slot(cls: type) -> _BufferProcs | None:
     if not start < address <= end - ctypes.sizeof(_BufferProcs):
         return None  # (a heap type's procedures are part of the type object)
     procs = _BufferProcs.from_address(address)
-    if (procs.bf_getbuffer, procs.bf_releasebuffer) != (_GetSlot(cls, _Py_bf_getbuffer), release):
+    if [(procs.bf_getbuffer, procs.bf_releasebuffer)] != _python_slots:
         return None
     return procs
 
@@ -972,7 +974,8 @@ def _probe_release_slot() -> bool:
             calls.append(view)
 
     exports: list[weakref_to[memoryview]] = []
-    _python_release[:] = [_GetSlot(Exporter, _Py_bf_releasebuffer) or 0]
+    slots = (_GetSlot(Exporter, _Py_bf_getbuffer), _GetSlot(Exporter, _Py_bf_releasebuffer))
+    _python_slots[:] = [slots] if all(slots) else []
     if not _empty_release_slot(Exporter):
         return False
     consumer = memoryview(Exporter())

@@ -1188,8 +1188,12 @@ class NDArray:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if _SKIP_RELEASE_CALLS and cls.__release_buffer__ is NDArray.__release_buffer__:
-            skip_release_calls(cls)  # (one that defines its own is called, as usual)
+        if (
+            _SKIP_RELEASE_CALLS
+            and cls.__buffer__ is NDArray.__buffer__
+            and cls.__release_buffer__ is NDArray.__release_buffer__
+        ):  # (a class with its own is called, as usual: its __buffer__ may keep what
+            skip_release_calls(cls)  # it returns, and only a release call releases it)
 
     def __release_buffer__(self, view: memoryview, /) -> None:
         try:
