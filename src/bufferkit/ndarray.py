@@ -1242,17 +1242,19 @@ class NDArray:
         offset_n, flags_n = c_ssize(offset), c_int(flags)
         if flags_n & ND_VAREXPORT:
             raise ValueError("ND_VAREXPORT flag can only be used during object creation")
-        self._check_mutable(held_ok=self._varexport)
+        self._check_mutable(held_ok=self._varexport)  # (before the items, as C)
         base = _owned_base(items, shape, strides, offset_n, format, flags_n, self._struct_only)
         self._drop_released_bases()
         head = self._head
         head.doomed = bool(head.exports_held())
+        if head.doomed and not self._varexport:  # exported meanwhile (another thread)
+            self._check_mutable(held_ok=False)
         self._bases.insert(0, base)
 
     def pop(self) -> None:
         """Drop the head base; the one below becomes the head again."""
-        self._check_mutable(held_ok=False)
         self._drop_released_bases()
+        self._check_mutable(held_ok=False)  # (the last check before the change)
         if len(self._bases) == 1:
             raise BufferError("list only has a single base")
         del self._bases[0]

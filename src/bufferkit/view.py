@@ -1196,16 +1196,18 @@ class MemoryView:
             exact = extra.exact  # type: ignore[union-attr]  # (self._exact, without a call)
         except AttributeError:  # (no _extra, or no exact in it yet)
             exact = None
-        # (release() drops exact, and releases it, right after the pin: no check of the
-        # pin is needed, and a release by another thread meanwhile makes the sibling
-        # below raise ValueError or takes effect after it, the sibling holding the memory)
         if (
             exact is None
             or type(flags) is not int
             or (flags != _FULL_RO and flags != getattr(extra, "accepted", None))
         ):
             exact = self._granted_exact(flags)
-        return memoryview(exact) if _PLAIN_EXPORTS else export_of(exact, self)
+        export = memoryview(exact) if _PLAIN_EXPORTS else export_of(exact, self)
+        if self._pin is None:  # released by another thread meanwhile: undone, as one
+            export.release()  # made after release() counted the exports must be (one
+            del export  # made before is counted there); no one else holds it yet
+            raise ValueError(_RELEASED)
+        return export
 
     def _granted_exact(self, flags: object) -> memoryview:
         """``__buffer__``'s checks, all of them: ``flags`` validated (a direct call may
