@@ -479,3 +479,29 @@ def test_a_direct_buffer_call_validates_flags_as_c(flags: Any) -> None:
         return answer[0]  # (a direct call's answer keeps the whole layout: not compared)
 
     assert export(ours) == export(theirs)
+
+
+@pytest.mark.parametrize("varexport", [False, True])
+def test_a_push_whose_format_exports_the_array_meanwhile_goes_on_as_in_c(varexport: bool) -> None:
+    """C checks the head's exports, then reads the format (user code: a ``str``
+    subclass's ``__hash__``) and pushes whatever that code did; the export made
+    meanwhile stays on the older base, which is dropped at its release."""
+
+    def history(module: Any) -> list[Any]:
+        flags = module.ND_VAREXPORT if varexport else 0
+        array = module.ndarray([1, 2, 3], shape=[3], flags=flags)
+        held: list[memoryview] = []
+
+        class Format(str):
+            def __hash__(self) -> int:
+                if not held:
+                    held.append(memoryview(array))
+                return str.__hash__(self)
+
+        seen = [outcome(lambda: array.push([4, 5, 6], shape=[3], format=Format("B")))]
+        seen += [array.tolist(), held[0].tolist()]
+        held.pop().release()
+        seen += [outcome(array.pop), outcome(array.pop), array.tolist()]
+        return seen
+
+    assert history(ours) == history(theirs)

@@ -368,3 +368,35 @@ def test_a_cast_to_a_shape_out_of_range_raises_as_the_builtin(shape: tuple[int, 
         return view.cast("B", shape).shape
 
     assert outcome(cast, MemoryView(bytearray(2))) == outcome(cast, memoryview(bytearray(2)))
+
+
+class _RefusingIndex:
+    """An index whose ``__index__`` raises its own ``TypeError``."""
+
+    calls = 0
+
+    def __index__(self) -> int:
+        type(self).calls += 1
+        raise TypeError("refused by __index__")
+
+
+@pytest.mark.parametrize("key", [(0, _RefusingIndex()), _RefusingIndex()], ids=["tuple", "alone"])
+def test_an_index_that_raises_its_own_type_error_reaches_the_caller(key: Any) -> None:
+    """As the builtin: the index's own error, not the generic one for a non-index."""
+    for view in (MemoryView(bytearray(16)).cast("B", [4, 4]), MemoryView(bytearray(16))):
+        if type(key) is tuple and view.ndim == 1:
+            continue
+        view[0, 0] if view.ndim == 2 else view[0]  # (the reader is made)
+        with pytest.raises(TypeError, match="refused by __index__"):
+            view[key]
+    with pytest.raises(TypeError, match="refused by __index__"):
+        memoryview(bytearray(16)).cast("B", [4, 4])[0, _RefusingIndex()]
+
+
+def test_tobytes_checks_its_argument_before_the_release() -> None:
+    for view in (MemoryView(b"ab"), memoryview(b"ab")):
+        view.release()
+        with pytest.raises(TypeError, match="argument 'order' must be str or None, not int"):
+            view.tobytes(1)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="released"):
+            view.tobytes("X")

@@ -1246,10 +1246,8 @@ class NDArray:
         base = _owned_base(items, shape, strides, offset_n, format, flags_n, self._struct_only)
         self._drop_released_bases()
         head = self._head
-        head.doomed = bool(head.exports_held())
-        if head.doomed and not self._varexport:  # exported meanwhile (another thread)
-            self._check_mutable(held_ok=False)
-        self._bases.insert(0, base)
+        head.doomed = bool(head.exports_held())  # (also an export made by user code the
+        self._bases.insert(0, base)  # items or format ran: C pushes then too)
 
     def pop(self) -> None:
         """Drop the head base; the one below becomes the head again."""

@@ -1009,9 +1009,8 @@ class MemoryView:
             finally:
                 del pin  # (a traceback must not hold it)
         del pin
-        self._held()
-        if order is not None and not isinstance(order, str):
-            raise TypeError(
+        if order is not None and not isinstance(order, str):  # (before the release
+            raise TypeError(  # check: the builtin's argument parsing comes first)
                 f"tobytes() argument 'order' must be str or None, not {type(order).__name__}"
             )
         chosen = "C" if order is None else str.__str__(order)
@@ -1348,7 +1347,6 @@ def _plain_entry(entry: Any) -> Any:
             return slice(*(None if bound is None else operator.index(bound) for bound in bounds))
         except TypeError:
             return entry
-    try:
-        return operator.index(entry)
-    except TypeError:
-        return entry
+    if not hasattr(type(entry), "__index__"):
+        return entry  # (Layout.resolve raises the builtin's error for it)
+    return operator.index(entry)  # (its own error, as the builtin's)
