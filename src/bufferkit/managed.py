@@ -63,6 +63,7 @@ __all__ = [
     "settle_export",
     "shield_export",
     "shield_held",
+    "skip_release_calls",
     "sweep_exports",
     "try_settle",
 ]
@@ -355,6 +356,17 @@ def export_key(template: memoryview) -> object:
     """What ``try_settle`` compares an export of ``template`` with (the template's
     managed buffer; it stays the template's for the template's life)."""
     return _buffer_key(template)
+
+
+def skip_release_calls(cls: type) -> bool:
+    """Where an export is a plain sibling of its template (``PLAIN_EXPORTS``), make
+    CPython call no ``cls.__release_buffer__`` when a consumer releases a buffer of an
+    instance: the export dies with that release, and its template stops counting it.
+    True if done (``_capi.skip_release_calls``; the method stays for direct calls).
+
+    Precondition: every memoryview ``cls.__buffer__`` returns is made by ``export_of``.
+    """
+    return PLAIN_EXPORTS and _capi.skip_release_calls(cls)
 
 
 def shield_export(view: memoryview) -> None:

@@ -32,7 +32,7 @@ Invariants:
   on its base until ``__release_buffer__`` or the memoryview's death, whichever
   comes first, never twice. Where an export's managed buffer counts it
   (``managed.PLAIN_EXPORTS``), CPython is told to skip the release call
-  (``_capi.skip_release_calls``, for every subclass that does not define its own):
+  (``managed.skip_release_calls``, for every subclass that does not define its own):
   the export dies with the consumer's release. ``add_suboffsets`` changes the head's fields even
   while it is exported (as C's): exports made before keep the fields they had.
 - Without ``ND_VAREXPORT``, ``push``/``pop`` refuse while the head is exported;
@@ -78,7 +78,6 @@ from .formats import Format
 from .layout import Layout, c_strides, equivalent_shapes, f_strides
 from .managed import (
     COUNTED_EXPORTS,
-    PLAIN_EXPORTS,
     SHIELDING,
     BufferInfo,
     export_key,
@@ -88,6 +87,7 @@ from .managed import (
     settle,
     settle_export,
     shield_export,
+    skip_release_calls,
     try_settle,
 )
 
@@ -919,8 +919,6 @@ def _to_pil(base: _Base, data: _capi.Memory, direct: Layout) -> _Base:
 # next one is a sibling of the template and nothing else.
 
 _COUNTED = COUNTED_EXPORTS
-_SKIP_RELEASE_CALLS = PLAIN_EXPORTS  # (an export is then a plain sibling of a template)
-skip_release_calls = _capi.skip_release_calls
 
 
 def _check_request(base: _Base, flags: int, contiguity: tuple[bool, bool]) -> None:
@@ -1189,8 +1187,7 @@ class NDArray:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if (
-            _SKIP_RELEASE_CALLS
-            and cls.__buffer__ is NDArray.__buffer__
+            cls.__buffer__ is NDArray.__buffer__
             and cls.__release_buffer__ is NDArray.__release_buffer__
         ):  # (a class with its own is called, as usual: its __buffer__ may keep what
             skip_release_calls(cls)  # it returns, and only a release call releases it)
@@ -1419,8 +1416,7 @@ class NDArray:
         return fitted_format(item_format(base.fmt, self._struct_only), base.itemsize)
 
 
-if _SKIP_RELEASE_CALLS:
-    skip_release_calls(NDArray)
+skip_release_calls(NDArray)
 
 
 def _store(base: _Base, address: int, value: Any, struct_only: bool) -> None:

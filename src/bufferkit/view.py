@@ -42,7 +42,7 @@ Invariants (the seed thread's decisions, as ``memoryobject.c`` implements them):
   later release may then settle). Where an export is a plain sibling of the
   template (``managed.PLAIN_EXPORTS``), CPython need not call it: the export
   dies with the consumer's release and stops being counted, so CPython is told
-  to skip it (``_capi.skip_release_calls``; direct calls still reach it).
+  to skip it (``managed.skip_release_calls``; direct calls still reach it).
 - Object items (``'O'``): read only where the exporter exported ``'O'`` at that
   layout. A cast to a format holding ``'O'`` is refused; a cast away from one is
   read-only; ``'O'`` items are never written.
@@ -84,6 +84,7 @@ from .managed import (
     owner_of,
     settle,
     shield_held,
+    skip_release_calls,
     try_settle,
 )
 
@@ -1239,8 +1240,7 @@ class MemoryView:
         self._exports -= 1
 
 
-if _PLAIN_EXPORTS:  # an export dies with the consumer's release, which its template counts
-    _capi.skip_release_calls(MemoryView)
+skip_release_calls(MemoryView)  # (an export dies with the consumer's release)
 
 _C_SOURCES = frozenset({bytes, bytearray, memoryview, MemoryView})  # (no user code in them)
 
