@@ -225,3 +225,29 @@ def test_items_through_the_reader_equal_the_general_path(spec: Spec) -> None:
         _item_outcome(warm, key)  # (the first read makes the reader, if the format has one)
     for key in ITEM_KEYS:
         assert _item_outcome(warm, key) == _item_outcome(MemoryView(exporter), key), key
+
+
+class _Bytes(bytes):
+    pass
+
+
+class _ByteArray(bytearray):
+    pass
+
+
+@pytest.mark.parametrize(
+    "data",
+    [bytes(range(7)), bytearray(range(7)), b"", bytearray(), _Bytes(b"ab"), _ByteArray(b"ab")],
+    ids=["bytes", "bytearray", "empty bytes", "empty bytearray", "subclass", "subclass 2"],
+)
+def test_a_view_of_bytes_made_without_asking_its_format_reads_as_the_general_path(
+    data: bytes,
+) -> None:
+    """``MemoryView(bytes or bytearray)`` knows its items are 'B' without asking the
+    pin (subclasses are asked, as any exporter)."""
+    for view in (MemoryView(data), MemoryView(data, 0x11C)):  # (FULL_RO, another object)
+        general = view[...]
+        for name, read in READS.items():
+            assert outcome(read, view) == outcome(read, general), name
+            assert outcome(read, view) == outcome(read, memoryview(data)), name
+        view.release()

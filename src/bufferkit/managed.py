@@ -371,7 +371,8 @@ def skip_release_calls(cls: type) -> bool:
 
 def shield_export(view: memoryview) -> None:
     """Shield an export made from a template (3.12.0-3.12.6; else nothing)."""
-    _LEDGER.shield(view)
+    if SHIELDING:
+        _SHIELDED[id(view)] = view  # (_LEDGER.shield, without a call)
 
 
 def _is_released(view: memoryview) -> bool:

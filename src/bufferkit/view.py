@@ -92,7 +92,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    _Cast = tuple[Layout, Format, bool]  # the layout, format and mode of a cast
+    _Cast = tuple[Layout, Format, bool, int]  # the layout, format, mode and ndim of a cast
     _Casts = dict[tuple[str, tuple[int, ...] | None], _Cast]  # (format, shape) -> cast
 
 __all__ = ["MemoryView", "read_answer"]
@@ -271,7 +271,7 @@ class MemoryView:
     _extra: _Extra | None  # what few views need (see _Extra), made on first use
     _hash: int | None  # None until hashed (kept after release, as the builtin keeps it)
     _reader: memoryview | None
-    _slicings: dict[Any, tuple[Any, Layout]] | None
+    _slicings: dict[Any, tuple[Any, Layout, int]] | None  # key: (key, layout, ndim)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         raise TypeError("type 'MemoryView' is not an acceptable base type")  # as the builtin
@@ -300,11 +300,14 @@ class MemoryView:
             return view
         if flags == _FULL_RO and type(object) is not memoryview:
             pin = memoryview(object)  # type: ignore[arg-type]  # (held_request, inlined)
-            if _SHIELDING and type(pin.obj) is _BUFFER_WRAPPER:
-                shield_held(pin)
-            # whole (see _whole) unless a NULL format shows as 'B' or items hold objects
-            text = pin.format
-            view._whole = "O" not in text and (pin.itemsize == 1 or text != "B")
+            if type(object) in _BYTE_STRINGS:  # (C exporters of 'B' items: whole)
+                view._whole = True
+            else:
+                if _SHIELDING and type(pin.obj) is _BUFFER_WRAPPER:
+                    shield_held(pin)
+                # whole (see _whole) unless a NULL format shows as 'B' or items hold objects
+                text = pin.format
+                view._whole = "O" not in text and (pin.itemsize == 1 or text != "B")
         else:
             pin = held_request(object, flags)
             view._whole = False  # another request's answer, or a memoryview's adapter
@@ -770,28 +773,28 @@ class MemoryView:
         # The hot paths first: an element through the builtin reader, a slicing
         # this view has seen before; everything else (and every error) below.
         # (The reader owns the pin: it holds the memory it reads. None until made.)
+        if type(key) is int and self._ndim == 1:  # (ndim > 1: a sub-view, no error to pay)
+            try:
+                return self._reader[key]  # type: ignore[index]
+            except TypeError:  # no reader yet
+                pass
         kind = type(key)
-        if kind is int:
-            if self._ndim == 1:
-                try:
-                    return self._reader[key]  # type: ignore[index]
-                except TypeError:  # no reader yet
-                    pass
+        if kind is tuple and key and type(key[0]) is int:  # (never a remembered slicing)
+            try:
+                return self._reader[key]  # type: ignore[index]
+            except (TypeError, NotImplementedError):
+                pass  # no reader yet; a slice among the ints (a sub-view); too few
+                # or too many indexes (the general path raises the right error)
         elif kind is tuple or kind is slice:
-            if kind is tuple and key and type(key[0]) is int:
-                try:
-                    return self._reader[key]  # type: ignore[index]
-                except (TypeError, NotImplementedError):
-                    pass  # no reader yet; a slice among the ints (a sub-view); too few
-                    # or too many indexes (the general path raises the right error)
             slicings = self._slicings
             if slicings is not None:
                 try:
                     entry = slicings.get(key)
-                    known = None
-                    if entry is not None:
-                        known = entry[1]
-                        if entry[0] is key:  # the very key: checked when remembered
+                    if entry is None:
+                        known = None
+                    else:
+                        seen, known, ndim = entry
+                        if seen is key:  # the very key: checked when remembered
                             pass
                         elif kind is slice:  # an equal key: made of indexes?
                             _NO_ITEMS[key]  # (slice(1.0, 2) == slice(1, 2), but raises)
@@ -808,7 +811,7 @@ class MemoryView:
                     view._hash = view._extra = None
                     view._base = self._base
                     view._layout = known
-                    view._ndim = len(known.shape)
+                    view._ndim = ndim
                     view._format = self._format
                     view._text = self._text
                     view._readonly = self._readonly
@@ -820,7 +823,7 @@ class MemoryView:
 
     def _remember_slicing(self, key: Any, layout: Layout) -> None:
         """Keep the layout a slice or a tuple of slices gave, under the key itself
-        (with the key: the very same key object needs no check again).
+        (with the key, the very same key object needs no check again; with its ndim).
 
         Only slices of ints and None are remembered. A later key matches by
         ``==`` (dict semantics); ``__getitem__`` then has the builtin check that
@@ -839,7 +842,7 @@ class MemoryView:
             slicings = self._slicings = {}
         elif len(slicings) >= _MAX_SLICINGS:
             del slicings[next(iter(slicings))]
-        slicings[key] = (key, layout)
+        slicings[key] = (key, layout, len(layout.shape))
 
     def _follow(self, hops: tuple[int, ...]) -> int:
         """The address the pointer hops of a selection lead to from this view's base.
@@ -1101,7 +1104,10 @@ class MemoryView:
         As the builtin's: ``shape`` must be a list or a tuple when given. A cast to
         a format holding object pointers is refused; a cast away from one is read-only.
         """
-        last = getattr(self._extra, "last_cast", None)
+        try:
+            last = self._extra.last_cast  # type: ignore[union-attr]
+        except AttributeError:  # (no _extra, or no cast yet)
+            last = None
         if last is not None and last[0] is format and last[1] is shape:
             known = last[2]  # (the very objects of the last cast: immutable, checked then)
         else:
@@ -1111,11 +1117,8 @@ class MemoryView:
             view = _new_object(MemoryView)
             view._hash = view._extra = None
             view._base = self._base
-            view._layout = layout = known[0]
-            view._ndim = len(layout.shape)
-            view._format = known[1]
+            view._layout, view._format, view._readonly, view._ndim = known
             view._text = format
-            view._readonly = known[2]
             view._reader = view._slicings = None
             view._whole = False
             view._pin = pin
@@ -1138,11 +1141,11 @@ class MemoryView:
             casts[text, dims] = known
         if type(format) is str and (shape is _NO_SHAPE or _int_tuple(shape)):
             self._more().last_cast = (format, shape, known)
-        layout, fmt, readonly = known
+        layout, fmt, readonly, _ = known
         return self._derive(self._held(), layout, fmt=fmt, text=text, readonly=readonly)
 
-    def _cast_layout(self, text: str, dims: tuple[int, ...] | None) -> tuple[Layout, Format, bool]:
-        """The layout, format and mode of a cast (remembered per view by ``cast``)."""
+    def _cast_layout(self, text: str, dims: tuple[int, ...] | None) -> _Cast:
+        """The layout, format, mode and ndim of a cast (remembered per view by ``cast``)."""
         self._layout.check_cast(dims)
         fmt = Format(text)
         if fmt.itemsize == 0:
@@ -1150,7 +1153,7 @@ class MemoryView:
         if not fmt.writable:
             raise ValueError(f"memoryview: cannot cast to {text!r}: it holds object pointers")
         layout = self._layout.cast(fmt.itemsize, dims)
-        return layout, fmt, self._readonly or self._holds_objects()
+        return layout, fmt, self._readonly or self._holds_objects(), len(layout.shape)
 
     def _holds_objects(self) -> bool:
         """True if the items may hold object pointers (their bytes are never written)."""
