@@ -52,12 +52,40 @@ class Floor:
         view.release()
 
 
+class SlicingFloor(Floor):
+    """A do-nothing view whose every key is a slicing it has seen before."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key: Any) -> Any:
+        self._known.get(key)
+        return self._new_view()
+
+
 def _pair(ours: Timed, builtin: Timed) -> tuple[Timed, dict[str, Timed]]:
     return ours, {"builtin": builtin}
 
 
 FLOOR, BUILTIN = Floor(memoryview(DATA)), memoryview(DATA)
 FLOOR_2D, BUILTIN_2D = Floor(BUILTIN.cast("B", (10, 10))), BUILTIN.cast("B", (10, 10))
+
+
+def _ndarray_export() -> tuple[Timed, dict[str, Timed]]:
+    import _testbuffer
+
+    theirs = _testbuffer.ndarray(list(range(100)), shape=[100])
+    return (lambda: memoryview(FLOOR)), {"_testbuffer": lambda: memoryview(theirs)}
+
+
+def _slices_2d_many_keys() -> tuple[Timed, dict[str, Timed]]:
+    from cases_percall import slicing_32_keys
+
+    def floor_of(grid: Any, keys: list[Any]) -> SlicingFloor:
+        floor = SlicingFloor(memoryview(grid))
+        floor._known = dict.fromkeys(keys, 1)
+        return floor
+
+    return slicing_32_keys(floor_of)
 
 
 def _asarray() -> tuple[Timed, dict[str, Timed]]:
@@ -86,4 +114,6 @@ CASES = [
         lambda: _pair(lambda: memoryview(FLOOR).release(), lambda: memoryview(BUILTIN).release()),
     ),
     Case("floor: numpy.asarray(v)", _asarray),
+    Case("floor: memoryview(NDArray)", _ndarray_export),
+    Case("floor: 2-D slices, 32 keys in turn", _slices_2d_many_keys),
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import array
 import struct
+from collections.abc import Callable
 from typing import Any
 
 from run import Case, Timed
@@ -92,10 +93,15 @@ def numpy_asarray() -> tuple[Timed, dict[str, Timed]]:
 
 
 def slices_2d_many_keys() -> tuple[Timed, dict[str, Timed]]:
+    return slicing_32_keys(lambda grid, keys: MemoryView(grid))
+
+
+def slicing_32_keys(view_of: Callable[[Any, list[Any]], Any]) -> tuple[Timed, dict[str, Timed]]:
+    """32 different 2-D slicings in turn: ``view_of(grid, keys)`` against NumPy."""
     np = _numpy()
     grid = np.zeros((64, 64), dtype=np.uint8)
-    ours = MemoryView(grid)
     keys = [(slice(i, i + 10), slice(None, None, 1 + i % 4)) for i in range(32)]
+    ours = view_of(grid, keys)
     position = [0]
 
     def mine() -> object:

@@ -29,6 +29,8 @@ import functools
 import gc
 import sys
 from _weakref import ref as weakref_to  # weakref.ref (the weakref module costs 1.5 ms)
+from collections import deque
+from itertools import compress, repeat
 from types import TracebackType
 
 from . import _capi
@@ -148,7 +150,10 @@ class _Ledger:
         self.shielded: dict[int, memoryview] = {}
         self.watches: dict[int, weakref.ref[memoryview]] = {}
         self.refcount = sys.getrefcount
+        self.sweep_at = self.sweep_at_least = _SWEEP_AT_LEAST  # (shields before a sweep)
         self.finalizing = sys.is_finalizing
+        self.unused = (3).__ge__  # (its module helpers kept here too, for exit)
+        self.compress, self.repeat, self.deque = compress, repeat, deque
         self.partial = functools.partial
         self.weakref = weakref_to
 
@@ -210,8 +215,14 @@ class _Ledger:
     # shields (3.12.0 to 3.12.6)
 
     def shield(self, view: memoryview) -> None:
+        """Shield ``view`` until it is settled, or a sweep finds nothing else holding it
+        (a collection, a count of the exports, or the shields doubling since the last
+        sweep: memory stays bounded where exports are dropped unreleased)."""
         if self.shielding:
-            self.shielded[id(view)] = view
+            shielded = self.shielded
+            shielded[id(view)] = view
+            if len(shielded) > self.sweep_at:
+                self.let_go_of_unused()
 
     def unshield(self, view: memoryview) -> None:
         if self.shielding:  # (a live view's id is its own: a shielded one is alive)
@@ -227,12 +238,17 @@ class _Ledger:
         self.watches.pop(key, None)
 
     def let_go_of_unused(self) -> None:
-        """Drop shielded memoryviews nothing else references (2: the dict's reference
-        and the argument's)."""
-        shielded, refcount = self.shielded, self.refcount
-        for key in list(shielded):  # (other threads shield and let go meanwhile)
-            if refcount(shielded.get(key)) <= 2:
-                self.let_go(key, None)
+        """Drop shielded memoryviews nothing else references (3: the dict's, the
+        snapshot's and the argument's), at C speed (it runs at every collection)."""
+        shielded, watches = self.shielded, self.watches
+        keys = list(shielded)  # (other threads shield and let go meanwhile)
+        views = list(map(shielded.get, keys))  # alive to the end: no id is reused meanwhile
+        unused = list(self.compress(keys, map(self.unused, map(self.refcount, views))))
+        self.deque(map(shielded.pop, unused, self.repeat(None)), 0)
+        if watches:
+            self.deque(map(watches.pop, unused, self.repeat(None)), 0)
+        self.sweep_at = max(self.sweep_at_least, 2 * len(shielded))
+        del views  # (the unused ones die here, after the dicts are consistent)
 
 
 # --- CPython 3.12.0 to 3.12.6 -------------------------------------------------------
@@ -251,6 +267,7 @@ class _Ledger:
 
 SHIELDING = sys.version_info < (3, 12, 7)
 """True where memoryviews bufferkit exports or holds are shielded (gh-77894)."""
+_SWEEP_AT_LEAST = 256  # (a sweep once the shields double: O(1) per export, amortised)
 _LEDGER = _Ledger(shielding=SHIELDING)
 _SHIELDED = _LEDGER.shielded  # (the same dict for the life of the process)
 _VIEWS_COUNTED = _capi.VIEWS_COUNTED  # (fixed at import, as the probes that decide it)
@@ -284,7 +301,7 @@ def export_of(template: memoryview, exporter: Any) -> memoryview:
     view = memoryview(template)
     if _VIEWS_COUNTED:
         if SHIELDING:
-            _SHIELDED[id(view)] = view  # (_LEDGER.shield, without a call)
+            _LEDGER.shield(view)
     else:
         exporter._exports += 1
         _LEDGER.record(view, exporter)
@@ -364,15 +381,17 @@ def skip_release_calls(cls: type) -> bool:
     instance: the export dies with that release, and its template stops counting it.
     True if done (``_capi.skip_release_calls``; the method stays for direct calls).
 
+    Not on 3.12.0-3.12.6: a shielded export would outlive the consumer's release
+    until a sweep, and with it whatever it holds (a buffer another memoryview exported,
+    which could then not be released).
+
     Precondition: every memoryview ``cls.__buffer__`` returns is made by ``export_of``.
     """
     return PLAIN_EXPORTS and _capi.skip_release_calls(cls)
 
 
-def shield_export(view: memoryview) -> None:
-    """Shield an export made from a template (3.12.0-3.12.6; else nothing)."""
-    if SHIELDING:
-        _SHIELDED[id(view)] = view  # (_LEDGER.shield, without a call)
+shield_export = _LEDGER.shield
+"""Shield an export made from a template (3.12.0-3.12.6; else nothing)."""
 
 
 def _is_released(view: memoryview) -> bool:
