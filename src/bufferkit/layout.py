@@ -45,12 +45,21 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, NamedTuple
 
-__all__ = ["Layout", "Selection", "c_strides", "equivalent_shapes", "f_strides"]
+__all__ = [
+    "Layout",
+    "Selection",
+    "c_strides",
+    "equivalent_shapes",
+    "f_strides",
+    "too_many_indexes",
+]
 
 _SSIZE_MAX: int = 2 ** (8 * POINTER_SIZE - 1) - 1
 _SSIZE_MIN = -_SSIZE_MAX - 1
 _INVALID_KEY = "memoryview: invalid slice key"
 _ZERO_DIM = "invalid indexing of 0-dim memory"
+
+
 _NOT_C_CONTIGUOUS = "memoryview: casts are restricted to C-contiguous views"
 
 
@@ -130,6 +139,11 @@ def _slice_length(start: int, stop: int, step: int) -> int:
     if step > 0:
         return (stop - start - 1) // step + 1 if stop > start else 0
     return (start - stop - 1) // -step + 1 if start > stop else 0
+
+
+def too_many_indexes(ndim: int, count: int) -> TypeError:
+    """The builtin's error for a tuple of ``count`` entries on an ``ndim``-D view."""
+    return TypeError(f"cannot index {ndim}-dimension view with {count}-element tuple")
 
 
 class _LayoutSlots:
@@ -388,9 +402,7 @@ class Layout(_LayoutSlots):
         if self.is_indirect:
             raise ValueError(f"element_offset needs a direct layout, not {self!r}")
         if len(indices) != len(self.shape):
-            raise TypeError(
-                f"cannot index {len(self.shape)}-dimension view with {len(indices)}-element tuple"
-            )
+            raise too_many_indexes(len(self.shape), len(indices))
         offset = self.offset
         for dim, (index, length, stride) in enumerate(
             zip(indices, self.shape, self.strides, strict=True)
@@ -507,7 +519,7 @@ class Layout(_LayoutSlots):
                 raise NotImplementedError(
                     f"cannot slice {ndim}-dimension view with {len(entries)} slices"
                 )
-            raise TypeError(f"cannot index {ndim}-dimension view with {len(entries)}-element tuple")
+            raise too_many_indexes(ndim, len(entries))
         all_ints = (
             ellipses == 0
             and given == ndim
@@ -524,7 +536,7 @@ class Layout(_LayoutSlots):
     def _resolve_general(self, key: Any) -> Selection:
         """Every key on every layout, suboffsets included; all error checks in order."""
         if not self.shape:
-            if key is Ellipsis or (type(key) is tuple and key == (Ellipsis,)):
+            if key is Ellipsis or (type(key) is tuple and len(key) == 1 and key[0] is Ellipsis):
                 return _selection(self, (), False)
             if type(key) is tuple and not key:
                 return _selection(self, (), True)

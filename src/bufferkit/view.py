@@ -65,7 +65,7 @@ from .flags import INT_MAX as _INT_MAX
 from .flags import INT_MIN as _INT_MIN
 from .flags import request as valid_flags
 from .formats import BUILTIN_TEXTS, Format
-from .layout import Layout, equivalent_shapes
+from .layout import Layout, equivalent_shapes, too_many_indexes
 from .managed import (
     COUNTED_EXPORTS as _COUNTED_EXPORTS,
 )
@@ -117,7 +117,6 @@ _INTERPRETED = frozenset({"_base", "_layout", "_ndim", "_format", "_text", "_rea
 _HELPERS = frozenset({"_reader", "_slicings"})
 _get_attribute = object.__getattribute__
 _BYTE_STRINGS = frozenset({bytes, bytearray})
-_NO_ITEMS = ()  # subscripting it with a slice runs the builtin's checks of the slice
 _MAX_SLICINGS = 64  # slicing keys (and casts) a view remembers; the oldest goes first
 _ITER_CHUNK = 256  # items an iterator unpacks at a time (formats the builtin cannot read)
 
@@ -796,11 +795,15 @@ class MemoryView:
                         seen, known, ndim = entry
                         if seen is key:  # the very key: checked when remembered
                             pass
-                        elif kind is slice:  # an equal key: made of indexes?
-                            _NO_ITEMS[key]  # (slice(1.0, 2) == slice(1, 2), but raises)
-                        else:
-                            for part in key:
-                                _NO_ITEMS[part]
+                        elif kind is slice:  # an equal key: plain too? (an equal part's
+                            if not (  # __index__ may say otherwise; 1.0 has none)
+                                (type(key.start) is int or key.start is None)
+                                and (type(key.stop) is int or key.stop is None)
+                                and (key.step is None or type(key.step) is int)
+                            ):
+                                known = None
+                        elif not all(map(_is_plain_slice, key)):
+                            known = None
                 except Exception:
                     known = None  # the full path below raises the right error
                 # (after the parts' __eq__, which may have released it; no pin in an
@@ -826,10 +829,10 @@ class MemoryView:
         (with the key, the very same key object needs no check again; with its ndim).
 
         Only slices of ints and None are remembered. A later key matches by
-        ``==`` (dict semantics); ``__getitem__`` then has the builtin check that
-        each of its slices is made of indexes, so ``slice(1.0, 2)`` -- equal to
-        ``slice(1, 2)`` -- still raises, while ``slice(numpy.int64(1), 2)``
-        and ``slice(True, 2)`` get the layout of the equal key.
+        ``==`` (dict semantics); ``__getitem__`` then uses the layout only if that
+        key is made of ints and None too: ``slice(1.0, 2)`` equals ``slice(1, 2)``
+        but must raise, and an object equal to 1 may say 3 by its ``__index__``
+        (those, ``numpy.int64`` and ``True`` take the general path).
         """
         kind = type(key)
         if kind is slice:
@@ -859,7 +862,7 @@ class MemoryView:
         pin = self._held()  # held for the whole operation: the key may release the view
         try:
             layout = self._layout
-            key = _plain_key(key)  # the only place a key's __index__ runs
+            key = _plain_key(key, self._ndim)  # the only place a key's __index__ runs
             selection = layout.resolve(key)
             if selection.element and self._pin is None:
                 raise ValueError(_RELEASED)  # (as the builtin: an item of a view released
@@ -888,7 +891,7 @@ class MemoryView:
                 return
             if not _is_exporter(value):
                 raise _not_an_exporter(value)  # the builtin asks before it reads the slice
-        key = _plain_key(key)  # the only place a key's __index__ runs
+        key = _plain_key(key, self._ndim)  # the only place a key's __index__ runs
         selection = self._layout.resolve(key)
         pin = self._held()  # the key's __index__ may have released the view
         try:
@@ -1321,21 +1324,31 @@ def _is_exporter(value: object) -> bool:
     return hasattr(type(value), "__buffer__")
 
 
-def _plain_key(key: Any) -> Any:
-    """``key`` with each index converted to an ``int`` once (``__index__`` is user code).
+def _plain_key(key: Any, ndim: int) -> Any:
+    """``key`` with each index converted to an ``int`` once (``__index__`` is user code),
+    for a view of ``ndim`` dimensions.
 
     Entries that do not convert stay as they are: ``Layout.resolve`` then raises
-    the builtin's error for them.
+    the builtin's error for them. As the builtin, no index is converted where the
+    key is refused whatever its values: any key but ``()`` and ``...`` of a 0-d view
+    (left to ``resolve``), more indexes than dimensions (``TypeError`` here).
     """
     kind = type(key)
-    if kind is int or key is Ellipsis:
+    if kind is int or key is Ellipsis or not ndim:
         return key
     if kind is tuple:
         for entry in key:
             if type(entry) is not int and not _is_plain_slice(entry):
+                if len(key) > ndim and all(map(_is_index, key)):
+                    raise too_many_indexes(ndim, len(key))
                 return tuple(map(_plain_entry, key))
         return key
     return _plain_entry(key)
+
+
+def _is_index(entry: object) -> bool:
+    """True if ``entry`` has ``__index__`` (the builtin's ``PyIndex_Check``)."""
+    return type(entry) is int or hasattr(type(entry), "__index__")
 
 
 def _plain_entry(entry: Any) -> Any:
@@ -1350,6 +1363,6 @@ def _plain_entry(entry: Any) -> Any:
             return slice(*(None if bound is None else operator.index(bound) for bound in bounds))
         except TypeError:
             return entry
-    if not hasattr(type(entry), "__index__"):
+    if not _is_index(entry):
         return entry  # (Layout.resolve raises the builtin's error for it)
     return operator.index(entry)  # (its own error, as the builtin's)
