@@ -787,23 +787,20 @@ class MemoryView:
         elif kind is tuple or kind is slice:
             slicings = self._slicings
             if slicings is not None:
+                known: Layout | None  # (an annotation: no code)
                 try:
-                    entry = slicings.get(key)
-                    if entry is None:
-                        known = None
-                    else:
-                        seen, known, ndim = entry
-                        if seen is key:  # the very key: checked when remembered
-                            pass
-                        elif kind is slice:  # an equal key: plain too? (an equal part's
-                            if not (  # __index__ may say otherwise; 1.0 has none)
-                                (type(key.start) is int or key.start is None)
-                                and (type(key.stop) is int or key.stop is None)
-                                and (key.step is None or type(key.step) is int)
-                            ):
-                                known = None
-                        elif not all(map(_is_plain_slice, key)):
+                    seen, known, ndim = slicings[key]  # (KeyError: a new key)
+                    if seen is key:  # the very key: checked when remembered
+                        pass
+                    elif kind is slice:  # an equal key: plain too? (an equal part's
+                        if not (  # __index__ may say otherwise; 1.0 has none)
+                            (type(key.start) is int or key.start is None)
+                            and (type(key.stop) is int or key.stop is None)
+                            and (key.step is None or type(key.step) is int)
+                        ):
                             known = None
+                    elif not all(map(_is_plain_slice, key)):
+                        known = None
                 except Exception:
                     known = None  # the full path below raises the right error
                 # (after the parts' __eq__, which may have released it; no pin in an
