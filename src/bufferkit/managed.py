@@ -215,14 +215,8 @@ class _Ledger:
     # shields (3.12.0 to 3.12.6)
 
     def shield(self, view: memoryview) -> None:
-        """Shield ``view`` until it is settled, or a sweep finds nothing else holding it
-        (a collection, a count of the exports, or the shields doubling since the last
-        sweep: memory stays bounded where exports are dropped unreleased)."""
         if self.shielding:
-            shielded = self.shielded
-            shielded[id(view)] = view
-            if len(shielded) > self.sweep_at:
-                self.let_go_of_unused()
+            shield_export(view)
 
     def unshield(self, view: memoryview) -> None:
         if self.shielding:  # (a live view's id is its own: a shielded one is alive)
@@ -300,8 +294,10 @@ def export_of(template: memoryview, exporter: Any) -> memoryview:
     """A new export of ``template``'s answer, for ``exporter.__buffer__``."""
     view = memoryview(template)
     if _VIEWS_COUNTED:
-        if SHIELDING:
-            _LEDGER.shield(view)
+        if SHIELDING:  # (shield_export, without a call)
+            _SHIELDED[id(view)] = view
+            if len(_SHIELDED) > _LEDGER.sweep_at:
+                _LEDGER.let_go_of_unused()
     else:
         exporter._exports += 1
         _LEDGER.record(view, exporter)
@@ -390,8 +386,15 @@ def skip_release_calls(cls: type) -> bool:
     return PLAIN_EXPORTS and _capi.skip_release_calls(cls)
 
 
-shield_export = _LEDGER.shield
-"""Shield an export made from a template (3.12.0-3.12.6; else nothing)."""
+def shield_export(view: memoryview) -> None:
+    """Shield an export (3.12.0-3.12.6; else nothing) until it is settled, or a sweep
+    finds nothing else holding it (a collection, a count of the exports, or the shields
+    doubling since the last sweep: memory stays bounded where exports are dropped
+    unreleased)."""
+    if SHIELDING:
+        _SHIELDED[id(view)] = view
+        if len(_SHIELDED) > _LEDGER.sweep_at:
+            _LEDGER.let_go_of_unused()
 
 
 def _is_released(view: memoryview) -> bool:
