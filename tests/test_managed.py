@@ -3,7 +3,8 @@ import gc
 import numpy as np
 import pytest
 
-from bufferkit import BufferFlags, BufferInfo, ManagedBuffer, MemoryView, NDArray, acquire, managed
+from bufferkit import BufferFlags, BufferInfo, ManagedBuffer, MemoryView, NDArray, acquire
+from bufferkit import managed as managed_layer
 
 from exporters import CountingExporter, FailingExporter
 
@@ -177,11 +178,11 @@ def test_exports_dropped_unreleased_keep_a_bounded_shield(kind: str) -> None:
     """Direct ``__buffer__`` calls never released, with the collector off: the shields
     of 3.12.0-3.12.6 are swept as they double (elsewhere there are none)."""
     exporter = MemoryView(bytes(8)) if kind == "MemoryView" else NDArray([1, 2], shape=[2])
-    before = len(managed._SHIELDED)
+    before = len(managed_layer._SHIELDED)
     gc.disable()
     try:
         for _ in range(5000):
             exporter.__buffer__(0)
-        assert len(managed._SHIELDED) - before < 1000
+        assert len(managed_layer._SHIELDED) - before < 1000
     finally:
         gc.enable()

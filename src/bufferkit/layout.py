@@ -51,15 +51,13 @@ __all__ = [
     "c_strides",
     "equivalent_shapes",
     "f_strides",
-    "too_many_indexes",
+    "wrong_index_count",
 ]
 
 _SSIZE_MAX: int = 2 ** (8 * POINTER_SIZE - 1) - 1
 _SSIZE_MIN = -_SSIZE_MAX - 1
 _INVALID_KEY = "memoryview: invalid slice key"
 _ZERO_DIM = "invalid indexing of 0-dim memory"
-
-
 _NOT_C_CONTIGUOUS = "memoryview: casts are restricted to C-contiguous views"
 
 
@@ -141,8 +139,9 @@ def _slice_length(start: int, stop: int, step: int) -> int:
     return (start - stop - 1) // -step + 1 if start > stop else 0
 
 
-def too_many_indexes(ndim: int, count: int) -> TypeError:
-    """The builtin's error for a tuple of ``count`` entries on an ``ndim``-D view."""
+def wrong_index_count(ndim: int, count: int) -> TypeError:
+    """The builtin's error for a tuple of ``count`` indexes on an ``ndim``-D view
+    where it needs another number (more than ``ndim``; for an element, exactly)."""
     return TypeError(f"cannot index {ndim}-dimension view with {count}-element tuple")
 
 
@@ -402,7 +401,7 @@ class Layout(_LayoutSlots):
         if self.is_indirect:
             raise ValueError(f"element_offset needs a direct layout, not {self!r}")
         if len(indices) != len(self.shape):
-            raise too_many_indexes(len(self.shape), len(indices))
+            raise wrong_index_count(len(self.shape), len(indices))
         offset = self.offset
         for dim, (index, length, stride) in enumerate(
             zip(indices, self.shape, self.strides, strict=True)
@@ -519,7 +518,7 @@ class Layout(_LayoutSlots):
                 raise NotImplementedError(
                     f"cannot slice {ndim}-dimension view with {len(entries)} slices"
                 )
-            raise too_many_indexes(ndim, len(entries))
+            raise wrong_index_count(ndim, len(entries))
         all_ints = (
             ellipses == 0
             and given == ndim

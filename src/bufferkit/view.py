@@ -65,7 +65,7 @@ from .flags import INT_MAX as _INT_MAX
 from .flags import INT_MIN as _INT_MIN
 from .flags import request as valid_flags
 from .formats import BUILTIN_TEXTS, Format
-from .layout import Layout, equivalent_shapes, too_many_indexes
+from .layout import Layout, equivalent_shapes, wrong_index_count
 from .managed import (
     COUNTED_EXPORTS as _COUNTED_EXPORTS,
 )
@@ -793,7 +793,8 @@ class MemoryView:
                     if seen is key:  # the very key: checked when remembered
                         pass
                     elif kind is slice:  # an equal key: plain too? (an equal part's
-                        if not (  # __index__ may say otherwise; 1.0 has none)
+                        # __index__ may say otherwise; 1.0 has none) _is_plain_slice,
+                        if not (  # inlined: its call is ~45 ns of v[2:50] on 3.12/3.13
                             (type(key.start) is int or key.start is None)
                             and (type(key.stop) is int or key.stop is None)
                             and (key.step is None or type(key.step) is int)
@@ -1337,7 +1338,7 @@ def _plain_key(key: Any, ndim: int) -> Any:
         for entry in key:
             if type(entry) is not int and not _is_plain_slice(entry):
                 if len(key) > ndim and all(map(_is_index, key)):
-                    raise too_many_indexes(ndim, len(key))
+                    raise wrong_index_count(ndim, len(key))
                 return tuple(map(_plain_entry, key))
         return key
     return _plain_entry(key)
